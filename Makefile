@@ -1,0 +1,35 @@
+# Two commands on a fresh machine:  make run   (the daily job for 2017-10-30)   make test
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# keep dbt, Prefect and GX offline (../shared/STACK.md)
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export GX_ANALYTICS_ENABLED := false
+
+.PHONY: setup run test bench clean
+
+setup: $(STAMP)
+
+# torch first and exactly 2.13.0 (the local CPU wheel), then everything under the frozen constraints
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/couponflow daily --date 2017-10-30
+
+test: setup
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python benchmarks/daily_stages.py
+
+clean:
+	rm -rf .couponflow .pytest_cache

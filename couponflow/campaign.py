@@ -1,0 +1,175 @@
+"""The day's campaign: candidates -> eligibility -> scores -> assignment -> published files.
+
+``decide`` reads the marts for one run date and applies the policy and the champion (plain
+functions from ``models/``); ``publish_campaign`` writes ``decisions/date=D/`` and then
+``campaigns/date=D/`` (manifest last, the campaigns manifest being the commit point of the day).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from couponflow import code_version, manifest
+from couponflow.config import Settings
+from couponflow.contract import dated_prefix
+from couponflow.storage import ObjectStore
+from couponflow.warehouse import query_df
+from models import champion_v0
+from models.allocation import AllocationProblem, greedy_allocate
+from models.eligibility import ELIGIBLE, eligibility
+
+SENDS = "sends.parquet"
+DECISIONS = "decisions.parquet"
+
+SENDS_SCHEMA = pa.schema([
+    ("household_id", pa.int64()), ("campaign_id", pa.int64()), ("score", pa.float64()),
+    ("propensity", pa.float64()), ("arm", pa.string()), ("expected_cost", pa.float64()),
+])
+DECISIONS_SCHEMA = pa.schema([
+    ("run_date", pa.date32()), ("household_id", pa.int64()), ("campaign_id", pa.int64()),
+    ("campaign_type", pa.string()), ("status", pa.string()), ("score", pa.float64()),
+    ("expected_cost", pa.float64()), ("chosen", pa.bool_()), ("arm", pa.string()),
+    ("propensity", pa.float64()),
+])
+
+# the arms of the decision log; sends carry only exploit (and, later, explore)
+EXPLOIT, NOT_CHOSEN = "exploit", "not_chosen"
+
+
+@dataclass
+class CampaignDecision:
+    run_date: date
+    sends: pd.DataFrame
+    decisions: pd.DataFrame
+    summary: dict[str, Any]
+
+
+def policy_settings(settings: Settings) -> dict[str, Any]:
+    """The settings that shape a decision (recorded in the manifest: same settings, same bytes)."""
+    return {
+        "budget_per_day": settings.budget_per_day,
+        "contact_cost": settings.contact_cost,
+        "default_discount": settings.default_discount,
+        "max_campaigns_per_household_per_day": settings.max_campaigns_per_household_per_day,
+        "active_window_days": settings.active_window_days,
+        "control_share": settings.control_share,
+        "control_salt": settings.control_salt,
+        "prior_strength": settings.prior_strength,
+    }
+
+
+def load_candidates(settings: Settings, run_date: date) -> pd.DataFrame:
+    return query_df(
+        settings,
+        """
+        select c.run_date, c.household_id, c.campaign_id, c.campaign_type,
+               c.days_since_last_purchase, c.campaigns_received, c.campaigns_redeemed,
+               o.planned_size, o.expected_discount
+        from marts.scoring_candidates c
+        join marts.campaign_offers o using (campaign_id)
+        where c.run_date = ?
+        order by c.campaign_id, c.household_id
+        """,
+        [run_date],
+    )
+
+
+def decide(settings: Settings, run_date: date, candidates: pd.DataFrame) -> CampaignDecision:
+    """Apply eligibility, champion v0 and the budgeted assignment to one day's candidates."""
+    c = candidates.reset_index(drop=True)
+    status = eligibility(
+        c["household_id"].to_numpy(), c["days_since_last_purchase"].to_numpy(),
+        active_window_days=settings.active_window_days,
+        control_share=settings.control_share, control_salt=settings.control_salt,
+    )
+    score, prior = champion_v0.smoothed_redemption_rate(
+        c["campaigns_received"].to_numpy(), c["campaigns_redeemed"].to_numpy(), settings.prior_strength
+    )
+    discount = c["expected_discount"].astype(float).fillna(settings.default_discount).to_numpy()
+    cost = score * discount + settings.contact_cost
+    eligible = status == ELIGIBLE
+    caps = {int(k): int(v) for k, v in c.groupby("campaign_id")["planned_size"].first().items()}
+    chosen = np.zeros(len(c), dtype=bool)
+    chosen[eligible] = greedy_allocate(AllocationProblem(
+        household_id=c["household_id"].to_numpy()[eligible],
+        campaign_id=c["campaign_id"].to_numpy()[eligible],
+        value=score[eligible], cost=cost[eligible], budget=settings.budget_per_day,
+        campaign_cap=caps, max_per_household=settings.max_campaigns_per_household_per_day,
+    ))
+    arm = np.where(chosen, EXPLOIT, np.where(eligible, NOT_CHOSEN, status))
+    decisions = pd.DataFrame({
+        "run_date": pd.Series([run_date] * len(c), dtype="object"),
+        "household_id": c["household_id"].astype("int64"),
+        "campaign_id": c["campaign_id"].astype("int64"),
+        "campaign_type": c["campaign_type"].astype(str),
+        "status": status.astype(str),
+        "score": score, "expected_cost": cost, "chosen": chosen, "arm": arm.astype(str),
+        # the v0 policy is deterministic: a chosen pair had probability 1, any other 0
+        "propensity": chosen.astype(float),
+    })
+    sends = decisions.loc[chosen, list(SENDS_SCHEMA.names)].reset_index(drop=True)
+    return CampaignDecision(run_date, sends, decisions, _summary(settings, c, decisions, prior))
+
+
+def _summary(settings: Settings, cands: pd.DataFrame, d: pd.DataFrame, prior: float) -> dict[str, Any]:
+    per_campaign = []
+    for cid, g in d.groupby("campaign_id", sort=True):
+        sent = g[g["chosen"]]
+        per_campaign.append({
+            "campaign_id": int(cid), "campaign_type": str(g["campaign_type"].iloc[0]),
+            "planned_size": int(cands.loc[cands["campaign_id"] == cid, "planned_size"].iloc[0]),
+            "candidates": len(g), "eligible": int((g["status"] == ELIGIBLE).sum()),
+            "control": int((g["status"] == "control").sum()), "sends": len(sent),
+            "expected_redemptions": round(float(sent["score"].sum()), 6),
+            "expected_cost": round(float(sent["expected_cost"].sum()), 6),
+        })
+    sent = d[d["chosen"]]
+    return {
+        "run_date": d["run_date"].iloc[0].isoformat() if len(d) else None,
+        "campaigns": per_campaign,
+        "candidates": len(d),
+        "households_in_control": int(d.loc[d["status"] == "control", "household_id"].nunique()),
+        "sends": len(sent),
+        "budget": settings.budget_per_day,
+        "expected_cost": round(float(sent["expected_cost"].sum()), 6),
+        "expected_redemptions": round(float(sent["score"].sum()), 6),
+        "prior_redemption_rate": round(prior, 8) if len(d) else None,
+        "note": "" if len(d) else "no campaign starts on this date: nothing to send",
+    }
+
+
+def _table(df: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False)
+
+
+def publish_campaign(
+    store: ObjectStore, settings: Settings, decision: CampaignDecision, *, force: bool = False
+) -> manifest.Dataset:
+    """Publish the decision log, then the campaign (its manifest is the day's commit point)."""
+    day = decision.run_date
+    meta = {
+        "kind": "campaign", "run_date": day.isoformat(), "code_version": code_version(),
+        "model": {"version": champion_v0.VERSION, "kind": champion_v0.KIND,
+                  "description": champion_v0.DESCRIPTION, "cold_start": True},
+        "policy": policy_settings(settings),
+    }
+    manifest.publish(
+        store, dated_prefix("decisions", day),
+        {DECISIONS: manifest.parquet_bytes(_table(decision.decisions, DECISIONS_SCHEMA))},
+        {**meta, "kind": "decisions"}, force=force,
+    )
+    return manifest.publish(
+        store, dated_prefix("campaigns", day),
+        {SENDS: manifest.parquet_bytes(_table(decision.sends, SENDS_SCHEMA))},
+        {**meta, "summary": decision.summary}, force=force,
+    )
+
+
+def published_campaign(store: ObjectStore, day: date) -> manifest.Dataset | None:
+    return manifest.read(store, dated_prefix("campaigns", day))

@@ -1,0 +1,129 @@
+"""The one configuration object of couponflow.
+
+Every setting comes from an environment variable with the prefix ``COUPONFLOW_`` (or a ``.env``
+file in the working directory); the defaults make the embedded mode work with no set-up. Every
+path is derived from the home folder and made absolute. Secrets (S3 keys) are ``SecretStr``:
+they are read from the environment only and never printed.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "COUPONFLOW_"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable and the fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
+    )
+
+    # -- where things live -------------------------------------------------------------------
+    home: Path = Field(Path(".couponflow"), description="Home folder; every path derives from it")
+    storage: Literal["local", "s3"] = Field("local", description="Object store backend")
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint, e.g. http://127.0.0.1:8333")
+    s3_bucket: str | None = Field(None, description="Bucket that holds the lake (storage=s3)")
+    s3_prefix: str = Field("couponflow", description="Key prefix inside the bucket")
+    s3_region: str = "us-east-1"
+    s3_access_key_id: SecretStr | None = Field(None, description="S3 key id (else boto3's own chain)")
+    s3_secret_access_key: SecretStr | None = None
+
+    # -- the data source ---------------------------------------------------------------------
+    source: Literal["completejourney"] = "completejourney"
+
+    # -- the decision ------------------------------------------------------------------------
+    budget_per_day: float = Field(250.0, gt=0, description="Money per run date, shared by its campaigns")
+    contact_cost: float = Field(0.10, ge=0, description="Cost of one contact, added to expected discount")
+    default_discount: float = Field(2.0, gt=0, description="Expected discount per redemption with no history")
+    max_campaigns_per_household_per_day: int = Field(1, ge=1)
+    active_window_days: int = Field(60, ge=1, description="Eligible only if a purchase in this window")
+    control_share: float = Field(0.05, ge=0, lt=1, description="Share of households in the long-lived control group")
+    control_salt: str = Field("couponflow-control-v1", min_length=1)
+    prior_strength: float = Field(5.0, gt=0, description="Pseudo-campaigns of the v0 rule's smoothing prior")
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> "Settings":
+        if self.storage == "s3" and not self.s3_bucket:
+            raise ValueError(
+                "COUPONFLOW_S3_BUCKET is required when COUPONFLOW_STORAGE=s3; "
+                "set it to the bucket that holds the lake"
+            )
+        return self
+
+    # -- derived paths (all absolute) --------------------------------------------------------
+    @cached_property
+    def home_dir(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def lake_dir(self) -> Path:
+        """Root of the local object store (storage=local)."""
+        return self.home_dir / "lake"
+
+    @property
+    def lake_cache_dir(self) -> Path:
+        """Local copies of S3 objects that the warehouse reads (storage=s3)."""
+        return self.home_dir / "lake-cache"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home_dir / "warehouse.duckdb"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.home_dir / "prefect"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.home_dir / "dbt" / "target"
+
+    @property
+    def dbt_log_dir(self) -> Path:
+        return self.home_dir / "dbt" / "logs"
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space (GX data docs before upload, temporary files)."""
+        return self.home_dir / "work"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning pydantic's errors into one line per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "settings"
+            var = f"{ENV_PREFIX}{field.upper()}" if err["loc"] else "settings"
+            value = err.get("input")
+            shown = "" if "secret" in field or isinstance(value, dict) else f" (got {value!r})"
+            lines.append(f"{var}: {err['msg']}{shown}")
+        raise SettingsError(
+            "invalid couponflow settings:\n  " + "\n  ".join(lines)
+            + "\nFix the environment variables above (or the .env file) and run again."
+        ) from None
+
+
+def offline_environment(settings: Settings) -> dict[str, str]:
+    """Environment that keeps dbt and Prefect offline and inside the home folder."""
+    return {
+        "PREFECT_HOME": str(settings.prefect_home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": os.environ.get(
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90"
+        ),
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "GX_ANALYTICS_ENABLED": "false",
+    }

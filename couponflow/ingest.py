@@ -1,0 +1,160 @@
+"""Landing: the source's days become immutable, gated partitions of the lake.
+
+``land_through(store, source, last_day)`` lands every day from the source's first day to
+``last_day`` that the lake does not hold yet (plus the static snapshots), in date order. The
+bytes of every new partition pass the raw gate *before* anything is written to ``raw/``; a day
+is published (data first, manifest last) only when all its tables pass. The first failing day
+is written to ``quarantine/raw/date=D/<table>/`` with its validation result, the days before it
+stay landed, and ``GateFailed`` stops the run with a one-line reason. A day already landed is
+skipped, so re-landing changes no byte.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Callable, Protocol
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from couponflow import manifest
+from couponflow.contract import (
+    DAILY_TABLES, RAW_CONTRACT_VERSION, SNAPSHOT_TABLES, quarantine_prefix, raw_prefix,
+)
+from couponflow.storage import ObjectStore
+from expectations.raw_gate import check_partitions
+from expectations.runtime import GateResult
+
+PART = "part-0.parquet"
+VALIDATION = "validation.json"  # the raw gate's result, published with the data it describes
+
+
+class Source(Protocol):
+    name: str
+    first_day: date
+    last_day: date
+
+    def day(self, table: str, d: date) -> pa.Table: ...
+    def snapshot(self, table: str) -> pa.Table: ...
+
+
+class GateFailed(RuntimeError):
+    """A gate rejected data; ``results`` holds the failing validations."""
+
+    def __init__(self, results: list[GateResult]):
+        self.results = results
+        super().__init__(results[0].one_line())
+
+
+@dataclass
+class LandingReport:
+    landed_days: list[date] = field(default_factory=list)
+    landed_snapshots: list[str] = field(default_factory=list)
+    gate_results: list[GateResult] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [
+            f"{r.table} {r.partition}: {c.check} ({c.detail})"
+            for r in self.gate_results for c in r.warnings
+        ]
+
+
+def landed_days(store: ObjectStore, table: str = "transactions") -> list[date]:
+    """Days of a daily table that a manifest publishes."""
+    out = []
+    for key in store.list(f"raw/{table}/date="):
+        if key.endswith("/" + manifest.MANIFEST):
+            out.append(date.fromisoformat(key.split("date=")[1].split("/")[0]))
+    return sorted(out)
+
+
+def _is_landed(store: ObjectStore, d: date) -> bool:
+    return all(store.exists(f"{raw_prefix(t.name, d)}/{manifest.MANIFEST}") for t in DAILY_TABLES)
+
+
+def _meta(source: Source, table: str, d: date | None) -> dict:
+    return {
+        "kind": "raw", "contract": RAW_CONTRACT_VERSION, "source": source.name, "table": table,
+        "partition": d.isoformat() if d else "snapshot",
+    }
+
+
+def _validation(result: GateResult) -> bytes:
+    return manifest.to_json_bytes(result.to_dict())
+
+
+def _quarantine(store: ObjectStore, result: GateResult, d: date | None, data: bytes) -> None:
+    prefix = quarantine_prefix("raw", d, result.table)
+    store.put(f"{prefix}/{PART}", data)
+    store.put(f"{prefix}/{VALIDATION}", _validation(result))
+
+
+def land_snapshots(store: ObjectStore, source: Source, report: LandingReport) -> None:
+    for spec in SNAPSHOT_TABLES:
+        prefix = raw_prefix(spec.name, None)
+        if store.exists(f"{prefix}/{manifest.MANIFEST}"):
+            continue
+        data = manifest.parquet_bytes(source.snapshot(spec.name))
+        result = check_partitions(spec.name, {None: data})[None]
+        report.gate_results.append(result)
+        if not result.success:
+            _quarantine(store, result, None, data)
+            raise GateFailed([result])
+        manifest.publish(store, prefix, {PART: data, VALIDATION: _validation(result)},
+                         _meta(source, spec.name, None))
+        report.landed_snapshots.append(spec.name)
+
+
+def campaign_landing_dates(store: ObjectStore, source: Source) -> dict[int, date]:
+    """Campaign id -> the day its recipients land: its start, or the source's first day."""
+    ds = manifest.read(store, raw_prefix("campaign_descriptions", None))
+    assert ds is not None, "land_snapshots runs first"
+    desc = pq.read_table(io.BytesIO(manifest.read_object(store, ds, PART)))
+    return {
+        int(cid): max(start.date(), source.first_day)
+        for cid, start in zip(desc["campaign_id"].to_pylist(), desc["start_date"].to_pylist())
+    }
+
+
+def land_through(
+    store: ObjectStore,
+    source: Source,
+    last_day: date,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> LandingReport:
+    """Land every missing day up to and including ``last_day`` (never later)."""
+    report = LandingReport()
+    land_snapshots(store, source, report)
+    last_day = min(last_day, source.last_day)
+    n = (last_day - source.first_day).days + 1
+    wanted = [source.first_day + timedelta(i) for i in range(max(n, 0))]
+    done = set(landed_days(store))
+    pending = [d for d in wanted if d not in done and not _is_landed(store, d)]
+    if not pending:
+        return report
+
+    # serialise every pending partition, then gate each table's partitions in one batch
+    files = {spec.name: {d: manifest.parquet_bytes(source.day(spec.name, d)) for d in pending}
+             for spec in DAILY_TABLES}
+    landing = campaign_landing_dates(store, source)
+    results = {name: check_partitions(name, parts, landing) for name, parts in files.items()}
+
+    for i, d in enumerate(pending):
+        day_results = [results[spec.name][d] for spec in DAILY_TABLES]
+        report.gate_results.extend(day_results)
+        failed = [r for r in day_results if not r.success]
+        if failed:
+            for r in failed:
+                _quarantine(store, r, d, files[r.table][d])
+            raise GateFailed(failed)
+        for spec, result in zip(DAILY_TABLES, day_results):
+            manifest.publish(store, raw_prefix(spec.name, d),
+                             {PART: files[spec.name][d], VALIDATION: _validation(result)},
+                             _meta(source, spec.name, d))
+        report.landed_days.append(d)
+        if on_progress:
+            on_progress(i + 1, len(pending))
+    return report

@@ -1,0 +1,43 @@
+"""Which run dates are valid, and which one comes next."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from couponflow.manifest import MANIFEST
+from couponflow.storage import ObjectStore
+
+
+class RunDateError(ValueError):
+    """A run date outside what the source can support."""
+
+
+def check_run_date(run_date: date, first_day: date, last_day: date) -> date:
+    """daily(D) lands the days before D, so D must lie in (first_day, last_day + 1]."""
+    lo, hi = first_day + timedelta(days=1), last_day + timedelta(days=1)
+    if not lo <= run_date <= hi:
+        raise RunDateError(
+            f"run date {run_date} is outside what the source holds: daily(D) lands the days before "
+            f"D, so D must be between {lo} and {hi}; pick a date in that range"
+        )
+    return run_date
+
+
+def published_dates(store: ObjectStore) -> list[date]:
+    out = []
+    for key in store.list("campaigns/date="):
+        if key.endswith("/" + MANIFEST):
+            out.append(date.fromisoformat(key.split("date=")[1].split("/")[0]))
+    return sorted(out)
+
+
+def next_run_date(store: ObjectStore, first_day: date) -> date:
+    """The day after the latest published campaign, or the first day that has data before it."""
+    done = published_dates(store)
+    return done[-1] + timedelta(days=1) if done else first_day + timedelta(days=1)
+
+
+def date_range(start: date, end: date) -> list[date]:
+    if end < start:
+        raise RunDateError(f"--end {end} is before --start {start}: both ends are inclusive, swap them")
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]

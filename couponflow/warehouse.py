@@ -1,0 +1,158 @@
+"""The DuckDB warehouse: a working copy of the lake, rebuilt by dbt.
+
+``expose_lake`` makes dbt's sources read exactly the files the manifests list: for every raw
+table it creates a view ``raw.<table>`` over that explicit file list (never a glob that could
+pick up leftovers). With the S3 backend the listed objects are first copied into a local cache,
+checked against their sha256. ``run_dbt`` runs the dbt project in-process through ``dbtRunner``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from couponflow import manifest
+from couponflow.config import Settings
+from couponflow.contract import DAILY_TABLES, SNAPSHOT_TABLES
+from couponflow.storage import ObjectStore
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+
+
+class WarehouseError(RuntimeError):
+    """dbt failed, or the lake holds nothing to build from; the message says what and how to fix it."""
+
+
+def _published(store: ObjectStore, table: str) -> list[manifest.Dataset]:
+    datasets = []
+    for key in store.list(f"raw/{table}/"):
+        if key.endswith("/" + manifest.MANIFEST):
+            ds = manifest.read(store, key.rsplit("/", 1)[0])
+            if ds is not None:
+                datasets.append(ds)
+    return datasets
+
+
+def _local_file(store: ObjectStore, settings: Settings, ds: manifest.Dataset, name: str) -> Path:
+    """A local path holding the object's listed bytes (the object itself, or a verified copy)."""
+    key = ds.key(name)
+    path = store.local_path(key)
+    if path is not None:
+        return path
+    cached = settings.lake_cache_dir / key
+    entry = next(o for o in ds.objects if o["name"] == name)
+    if cached.is_file() and manifest.sha256(cached.read_bytes()) == entry["sha256"]:
+        return cached
+    data = manifest.read_object(store, ds, name)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(cached)
+    return cached
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@contextlib.contextmanager
+def connect(settings: Settings):
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def expose_lake(settings: Settings, store: ObjectStore) -> dict[str, int]:
+    """(Re)create ``raw.<table>`` views over the manifest-listed files; returns files per table."""
+    views: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    landed: list[tuple[str, str]] = []
+    for spec in DAILY_TABLES + SNAPSHOT_TABLES:
+        datasets = _published(store, spec.name)
+        if not datasets:
+            raise WarehouseError(
+                f"the lake holds no published {spec.name} data: land some days first "
+                "(couponflow daily --date D lands everything before D)"
+            )
+        paths = [str(_local_file(store, settings, ds, o["name"]))
+                 for ds in datasets for o in ds.objects if o["name"].endswith(".parquet")]
+        counts[spec.name] = len(paths)
+        file_list = "[" + ", ".join(_sql_str(p) for p in sorted(paths)) + "]"
+        if spec.daily:
+            views[spec.name] = (
+                f"select * from read_parquet({file_list}, hive_partitioning = true, "
+                "hive_types = {'date': DATE})"
+            )
+            landed += [(spec.name, ds.manifest["partition"]) for ds in datasets]
+        else:
+            views[spec.name] = f"select * from read_parquet({file_list})"
+    values = ", ".join(f"({_sql_str(t)}, DATE {_sql_str(d)})" for t, d in sorted(landed))
+    with connect(settings) as con:
+        con.execute("create schema if not exists raw")
+        for name, sql in views.items():
+            con.execute(f"create or replace view raw.{name} as {sql}")
+        con.execute(
+            "create or replace view raw.landed_partitions as "
+            f"select * from (values {values}) as t(table_name, date)"
+        )
+    return counts
+
+
+@dataclass(frozen=True)
+class DbtResult:
+    nodes: list[tuple[str, str]]  # (unique_id, status)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for _, status in self.nodes:
+            out[status] = out.get(status, 0) + 1
+        return out
+
+
+def run_dbt(settings: Settings, command: str = "build", extra: list[str] | None = None) -> DbtResult:
+    """Run one dbt command in-process against the settings' warehouse."""
+    from dbt.cli.main import dbtRunner
+
+    env = {"COUPONFLOW_WAREHOUSE_PATH": str(settings.warehouse_path), "DO_NOT_TRACK": "1",
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        args = [
+            command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(settings.dbt_target_dir), "--log-path", str(settings.dbt_log_dir),
+            "--quiet", *(extra or []),
+        ]
+        res = dbtRunner().invoke(args)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    if res.exception is not None:
+        raise WarehouseError(f"dbt {command} could not run: {res.exception}")
+    nodes = [(r.node.unique_id, str(r.status)) for r in (res.result or [])]
+    if not res.success:
+        bad = [f"{r.node.unique_id}: {(r.message or '').strip()[:300]}" for r in res.result
+               if str(r.status) in ("error", "fail")]
+        raise WarehouseError(
+            f"dbt {command} failed on {len(bad)} node(s): " + "; ".join(bad[:5])
+            + f". See {settings.dbt_log_dir}/dbt.log"
+        )
+    return DbtResult(nodes)
+
+
+def query_df(settings: Settings, sql: str, params: list | None = None):
+    """Run a read query on the warehouse and return a pandas DataFrame."""
+    with connect(settings) as con:
+        return con.execute(sql, params or []).df()
+

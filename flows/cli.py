@@ -1,0 +1,126 @@
+"""``couponflow``: the command line over the flows.
+
+The environment that keeps Prefect and dbt offline and inside the home folder is set before
+Prefect is imported (Prefect reads its settings at import time); anything already set by the
+caller (PREFECT_API_URL for server mode, a PREFECT_HOME of one's own) is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date, datetime
+from typing import Optional
+
+import typer
+
+from couponflow.config import SettingsError, load_settings, offline_environment
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="couponflow: decide every day which households receive which coupons.")
+
+
+def _settings():
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    for key, value in offline_environment(settings).items():
+        os.environ.setdefault(key, value)
+    settings.prefect_home.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def _parse_date(value: Optional[str], name: str) -> Optional[date]:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        typer.echo(f"{name} {value!r} is not a date: use YYYY-MM-DD, e.g. 2017-10-30", err=True)
+        raise typer.Exit(2) from None
+
+
+def _where(store, key: str) -> str:
+    path = store.local_path(key)
+    return str(path) if path is not None else f"{store.description}/{key}"
+
+
+def _fail(exc: Exception) -> None:
+    typer.echo(f"couponflow: {exc}", err=True)
+    raise typer.Exit(1) from None
+
+
+@app.command()
+def daily(
+    date_: Optional[str] = typer.Option(None, "--date", help="Run date D (YYYY-MM-DD); default: the next unprocessed date"),
+    force: bool = typer.Option(False, "--force", help="Re-decide and overwrite a date already published"),
+) -> None:
+    """Land the days before D, build the warehouse, decide and publish D's campaign, report."""
+    settings = _settings()
+    run_date = _parse_date(date_, "--date")
+    from couponflow.storage import open_store
+    from flows.daily import daily as daily_flow
+
+    try:
+        out = daily_flow(run_date=run_date, force=force)
+    except Exception as exc:  # noqa: BLE001 - the flow already recorded it; say it in one line
+        _fail(exc)
+    store = open_store(settings)
+    typer.echo(f"run date {out['run_date']}: {out['sends']} sends (model {out['model_version']}"
+               f"{', reused the published campaign' if out['reused'] else ''})")
+    typer.echo(f"campaign:     {_where(store, out['campaign'] + '/sends.parquet')}")
+    typer.echo(f"data quality: {_where(store, out['report'] + '/index.html')}")
+    typer.echo(f"run record:   {_where(store, 'runs/' + out['run_id'] + '.json')}")
+    typer.echo("stages (s):   " + ", ".join(f"{k} {v:.1f}" for k, v in out["stages"].items()))
+
+
+@app.command()
+def backfill(
+    start: str = typer.Option(..., "--start", help="First run date (inclusive)"),
+    end: str = typer.Option(..., "--end", help="Last run date (inclusive)"),
+    allocate: bool = typer.Option(True, "--allocate/--no-allocate", help="Decide each day, or only land and build"),
+    force: bool = typer.Option(False, "--force", help="Re-decide dates already published"),
+) -> None:
+    """Land every missing day before END, build once, then decide each day of [START, END]."""
+    _settings()
+    a, b = _parse_date(start, "--start"), _parse_date(end, "--end")
+    from flows.daily import backfill as backfill_flow
+
+    try:
+        out = backfill_flow(start=a, end=b, allocate=allocate, force=force)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    days = out.get("days", {})
+    typer.echo(f"backfill {a}..{b}: {len(days)} days decided, "
+               f"{sum(d['sends'] for d in days.values())} sends in all; store: {out['store']}")
+    typer.echo("stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in out["stages"].items()))
+
+
+@app.command()
+def status(limit: int = typer.Option(10, help="How many runs to show")) -> None:
+    """The last runs, their gates and outputs (read from the lake)."""
+    settings = _settings()
+    from couponflow.runs import read_runs
+    from couponflow.schedule import published_dates
+    from couponflow.storage import open_store
+
+    store = open_store(settings)
+    dates = published_dates(store)
+    typer.echo(f"store: {store.description}")
+    typer.echo(f"published run dates: {len(dates)}" + (f" (latest {dates[-1]})" if dates else ""))
+    for r in read_runs(store, limit):
+        extra = r.get("error") or f"{r['outputs'].get('sends', '')} sends".strip()
+        typer.echo(f"{r['started_at']}  {r['flow']:<8} {r['status']:<8} {r['parameters']}  {extra}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

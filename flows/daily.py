@@ -1,0 +1,107 @@
+"""The daily and backfill flows: orchestration only, every step is a task in flows/tasks.py.
+
+daily(D): land the days before D (catching up any missing ones), build the warehouse, decide
+and publish the campaigns that start on D, write the operators' report and the run record.
+A date already published is reused unless ``force`` is set. A gate failure stops the run
+before anything downstream is written; the report and the run record say why.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from prefect import flow
+from prefect.runtime import flow_run
+
+from couponflow.campaign import published_campaign
+from couponflow.config import load_settings
+from couponflow.ingest import GateFailed
+from couponflow.runs import RunRecord
+from couponflow.schedule import check_run_date, date_range, next_run_date
+from couponflow.sources import get_source
+from couponflow.storage import open_store
+from flows import tasks
+
+
+def _run_id() -> str:
+    return str(flow_run.id or uuid.uuid4())
+
+
+def _gate_summary(results) -> list[dict[str, Any]]:
+    by_table: dict[str, dict[str, Any]] = {}
+    for r in results:
+        row = by_table.setdefault(f"{r.gate}:{r.table}", {"gate": r.gate, "table": r.table,
+                                                          "partitions": 0, "failed": 0, "warnings": 0})
+        row["partitions"] += 1
+        row["failed"] += int(not r.success)
+        row["warnings"] += len(r.warnings)
+    return list(by_table.values())
+
+
+def _decide_day(settings, store, day: date, force: bool, record: RunRecord) -> dict[str, Any]:
+    existing = published_campaign(store, day)
+    if existing is not None and not force:
+        out = {"campaign": existing.prefix, "reused": True, "sends": existing.rows(),
+               "model_version": existing.manifest["model"]["version"]}
+    else:
+        with record.stage("allocate"):
+            decision = tasks.allocate(settings, day)
+        with record.stage("publish"):
+            prefix = tasks.publish(settings, decision, force)
+        out = {"campaign": prefix, "reused": False, "sends": len(decision.sends),
+               "model_version": "v0"}
+    with record.stage("report"):
+        out["report"] = tasks.write_report(settings, day)
+    return out
+
+
+@flow(name="daily", log_prints=True)
+def daily(run_date: date | None = None, force: bool = False) -> dict[str, Any]:
+    settings = load_settings()
+    store, source = open_store(settings), get_source(settings)
+    day = check_run_date(run_date or next_run_date(store, source.first_day), source.first_day, source.last_day)
+    record = RunRecord(_run_id(), "daily", {"run_date": day.isoformat(), "force": force})
+    try:
+        if published_campaign(store, day) is None or force:
+            with record.stage("land"):
+                landing = tasks.land(settings, tasks.day_before(day))
+            record.gates = _gate_summary(landing.gate_results)
+            with record.stage("build"):
+                record.outputs["warehouse"] = tasks.build_warehouse(settings)
+        record.outputs.update(_decide_day(settings, store, day, force, record))
+    except GateFailed as exc:
+        record.gates = _gate_summary(exc.results)
+        tasks.write_report(settings, day, failure=str(exc))
+        record.finish(store, "failed", str(exc))
+        raise
+    except Exception as exc:
+        record.finish(store, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+    record.outputs["run_date"] = day.isoformat()
+    record.finish(store, "success")
+    return {**record.outputs, "run_id": record.run_id, "stages": record.stages, "store": store.description}
+
+
+@flow(name="backfill", log_prints=True)
+def backfill(start: date, end: date, allocate: bool = True, force: bool = False) -> dict[str, Any]:
+    """Land everything before ``end`` once, build once, then decide each day of [start, end]."""
+    settings = load_settings()
+    store, source = open_store(settings), get_source(settings)
+    days = [check_run_date(d, source.first_day, source.last_day) for d in date_range(start, end)]
+    record = RunRecord(_run_id(), "backfill",
+                       {"start": start.isoformat(), "end": end.isoformat(), "allocate": allocate, "force": force})
+    try:
+        with record.stage("land"):
+            landing = tasks.land(settings, tasks.day_before(end))
+        record.gates = _gate_summary(landing.gate_results)
+        with record.stage("build"):
+            record.outputs["warehouse"] = tasks.build_warehouse(settings)
+        if allocate:
+            record.outputs["days"] = {d.isoformat(): _decide_day(settings, store, d, force, record) for d in days}
+    except Exception as exc:
+        record.finish(store, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+    record.finish(store, "success")
+    return {**record.outputs, "run_id": record.run_id, "stages": record.stages, "store": store.description}

@@ -1,0 +1,90 @@
+"""Prefect tasks: thin wrappers that call the plain functions of couponflow/ and models/."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, timedelta
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NONE
+
+from couponflow import campaign, report
+from couponflow.config import Settings
+from couponflow.ingest import LandingReport, land_through
+from couponflow.sources import get_source
+from couponflow.storage import open_store
+from couponflow.warehouse import expose_lake, run_dbt
+
+
+def _progress_callback():
+    """A progress bar on a terminal, a log line every 30 days elsewhere."""
+    logger = get_run_logger()
+    if sys.stderr.isatty():
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+        bar.start()
+        state: dict[str, Any] = {}
+
+        def on_progress(done: int, total: int) -> None:
+            if "task" not in state:
+                state["task"] = bar.add_task("landing days", total=total)
+            bar.update(state["task"], completed=done)
+            if done == total:
+                bar.stop()
+
+        return on_progress
+
+    def log_progress(done: int, total: int) -> None:
+        if done == total or done % 30 == 0:
+            logger.info("landed %d/%d days", done, total)
+
+    return log_progress
+
+
+@task(name="land", cache_policy=NONE)
+def land(settings: Settings, through: date) -> LandingReport:
+    """Land every missing day up to ``through`` (gated, manifest-last)."""
+    store, source = open_store(settings), get_source(settings)
+    rep = land_through(store, source, through, on_progress=_progress_callback())
+    get_run_logger().info("landed %d new days and %d snapshots through %s",
+                          len(rep.landed_days), len(rep.landed_snapshots), through)
+    return rep
+
+
+@task(name="build-warehouse", cache_policy=NONE)
+def build_warehouse(settings: Settings) -> dict[str, Any]:
+    """Point dbt's sources at the manifest-listed files, then dbt build (staging, marts, tests)."""
+    files = expose_lake(settings, open_store(settings))
+    result = run_dbt(settings, "build")
+    get_run_logger().info("dbt build: %s", result.summary)
+    return {"files": files, "dbt": result.summary}
+
+
+@task(name="allocate", cache_policy=NONE)
+def allocate(settings: Settings, run_date: date) -> campaign.CampaignDecision:
+    decision = campaign.decide(settings, run_date, campaign.load_candidates(settings, run_date))
+    get_run_logger().info("%s: %d candidates, %d sends", run_date, len(decision.decisions), len(decision.sends))
+    return decision
+
+
+@task(name="publish", cache_policy=NONE)
+def publish(settings: Settings, decision: campaign.CampaignDecision, force: bool) -> str:
+    ds = campaign.publish_campaign(open_store(settings), settings, decision, force=force)
+    return ds.prefix
+
+
+@task(name="report", cache_policy=NONE)
+def write_report(settings: Settings, run_date: date, failure: str | None = None) -> str:
+    store = open_store(settings)
+    published = campaign.published_campaign(store, run_date)
+    content = report.build_report(
+        run_date, report.raw_gate_results(store, run_date),
+        published.manifest if published else None, failure,
+    )
+    return report.publish_report(store, content).prefix
+
+
+def day_before(d: date) -> date:
+    return d - timedelta(days=1)
