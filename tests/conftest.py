@@ -30,6 +30,8 @@ os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 for _var in [v for v in os.environ if v.startswith("COUPONFLOW_")]:
     del os.environ[_var]
+# a test that forgets to pick a home must not write into the checkout
+os.environ["COUPONFLOW_HOME"] = str(_SESSION_DIR / "default-home")
 
 import pytest  # noqa: E402
 

@@ -9,6 +9,7 @@ from couponflow.config import SettingsError, load_settings
 
 def test_defaults_need_no_setup(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COUPONFLOW_HOME")
     s = load_settings()
     assert s.storage == "local"
     assert s.home_dir == (tmp_path / ".couponflow").resolve()
