@@ -68,13 +68,11 @@ def load_candidates(settings: Settings, run_date: date) -> pd.DataFrame:
     return query_df(
         settings,
         """
-        select c.run_date, c.household_id, c.campaign_id, c.campaign_type,
-               c.days_since_last_purchase, c.campaigns_received, c.campaigns_redeemed,
-               o.planned_size, o.expected_discount
-        from marts.scoring_candidates c
-        join marts.campaign_offers o using (campaign_id)
-        where c.run_date = ?
-        order by c.campaign_id, c.household_id
+        select run_date, household_id, campaign_id, campaign_type, days_since_last_purchase,
+               campaigns_received, campaigns_redeemed, planned_size, expected_discount
+        from marts.scoring_candidates
+        where run_date = ?
+        order by campaign_id, household_id
         """,
         [run_date],
     )

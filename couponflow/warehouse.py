@@ -108,6 +108,7 @@ def expose_lake(settings: Settings, store: ObjectStore) -> dict[str, int]:
 @dataclass(frozen=True)
 class DbtResult:
     nodes: list[tuple[str, str]]  # (unique_id, status)
+    warnings: list[str]
 
     @property
     def summary(self) -> dict[str, int]:
@@ -117,21 +118,30 @@ class DbtResult:
         return out
 
 
-def run_dbt(settings: Settings, command: str = "build", extra: list[str] | None = None) -> DbtResult:
-    """Run one dbt command in-process against the settings' warehouse."""
+def run_dbt(settings: Settings, *args: str) -> DbtResult:
+    """Run one dbt command (``"build"``, ``"run"``, ``"docs", "generate"`` ...) in-process.
+
+    Warnings dbt logs (deprecations, unused config paths, failing soft tests) are collected
+    and returned, so callers and tests can insist on none.
+    """
     from dbt.cli.main import dbtRunner
+
+    warnings: list[str] = []
+
+    def collect(event) -> None:
+        if event.info.level == "warn":
+            warnings.append(event.info.msg)
 
     env = {"COUPONFLOW_WAREHOUSE_PATH": str(settings.warehouse_path), "DO_NOT_TRACK": "1",
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    command = " ".join(a for a in args if not a.startswith("-")) or "build"
     try:
-        args = [
-            command, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(settings.dbt_target_dir), "--log-path", str(settings.dbt_log_dir),
-            "--quiet", *(extra or []),
-        ]
-        res = dbtRunner().invoke(args)
+        res = dbtRunner(callbacks=[collect]).invoke([
+            *(args or ("build",)), "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target-path", str(settings.dbt_target_dir), "--log-path", str(settings.dbt_log_dir), "--quiet",
+        ])
     finally:
         for k, v in old.items():
             if v is None:
@@ -140,15 +150,16 @@ def run_dbt(settings: Settings, command: str = "build", extra: list[str] | None 
                 os.environ[k] = v
     if res.exception is not None:
         raise WarehouseError(f"dbt {command} could not run: {res.exception}")
-    nodes = [(r.node.unique_id, str(r.status)) for r in (res.result or [])]
+    results = getattr(res.result, "results", None) or []  # node results (not for docs generate)
+    nodes = [(r.node.unique_id, str(r.status)) for r in results]
     if not res.success:
-        bad = [f"{r.node.unique_id}: {(r.message or '').strip()[:300]}" for r in res.result
+        bad = [f"{r.node.unique_id}: {(r.message or '').strip()[:300]}" for r in results
                if str(r.status) in ("error", "fail")]
         raise WarehouseError(
             f"dbt {command} failed on {len(bad)} node(s): " + "; ".join(bad[:5])
             + f". See {settings.dbt_log_dir}/dbt.log"
         )
-    return DbtResult(nodes)
+    return DbtResult(nodes, warnings)
 
 
 def query_df(settings: Settings, sql: str, params: list | None = None):

@@ -1,26 +1,38 @@
-"""Test helpers: bad upstream data built from real partitions."""
+"""Test helpers: sources whose upstream data is changed, and homes built from them."""
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Callable
 
 import pyarrow as pa
 
+from couponflow.config import Settings, load_settings
+from couponflow.ingest import land_through
+from couponflow.storage import LocalStore
+from couponflow.warehouse import expose_lake, run_dbt
 
-class CorruptedSource:
-    """The real Complete Journey source, except that one table's day is replaced by ``corrupt(day)``."""
+Transform = Callable[[str, date, pa.Table], pa.Table]
 
-    def __init__(self, source, table: str, day: date, corrupt: Callable[[pa.Table], pa.Table]):
-        self._source, self._table, self._day, self._corrupt = source, table, day, corrupt
+
+class TransformedSource:
+    """The real Complete Journey source with ``transform(table, day, rows)`` applied to daily tables."""
+
+    def __init__(self, source, transform: Transform):
+        self._source, self._transform = source, transform
         self.name, self.first_day, self.last_day = source.name, source.first_day, source.last_day
 
     def day(self, table: str, d: date) -> pa.Table:
-        part = self._source.day(table, d)
-        return self._corrupt(part) if (table, d) == (self._table, self._day) else part
+        return self._transform(table, d, self._source.day(table, d))
 
     def snapshot(self, table: str) -> pa.Table:
         return self._source.snapshot(table)
+
+
+def corrupted(source, table: str, day: date, corrupt: Callable[[pa.Table], pa.Table]) -> TransformedSource:
+    """The source with one table's day replaced by ``corrupt(rows)``."""
+    return TransformedSource(source, lambda t, d, rows: corrupt(rows) if (t, d) == (table, day) else rows)
 
 
 def null_household(table: pa.Table) -> pa.Table:
@@ -28,3 +40,18 @@ def null_household(table: pa.Table) -> pa.Table:
     values = table["household_id"].to_pylist()
     values[0] = None
     return table.set_column(i, "household_id", pa.array(values, pa.int64()))
+
+
+def replace_column(table: pa.Table, column: str, values, typ=None) -> pa.Table:
+    i = table.schema.get_field_index(column)
+    return table.set_column(i, column, pa.array(values, typ or table.schema.field(column).type))
+
+
+def build_home(home: Path, source, through: date, *dbt_args: str) -> Settings:
+    """Land ``source`` through ``through`` into a local lake under ``home`` and dbt-build it."""
+    settings = load_settings(home=home)
+    store = LocalStore(settings.lake_dir)
+    land_through(store, source, through)
+    expose_lake(settings, store)
+    run_dbt(settings, "build", *dbt_args)
+    return settings

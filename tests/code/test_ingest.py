@@ -10,7 +10,7 @@ import pytest
 from couponflow import manifest
 from couponflow.contract import DAILY_TABLES, raw_prefix
 from couponflow.ingest import GateFailed, land_through, landed_days
-from tests.helpers import CorruptedSource, null_household
+from tests.helpers import corrupted, null_household
 
 
 def _snapshot_bytes(store) -> dict[str, bytes]:
@@ -44,9 +44,9 @@ def test_never_lands_the_run_date_or_later(local_store, source):
 
 def test_a_corrupted_day_is_quarantined_and_nothing_after_it_lands(store, source):
     bad_day = date(2017, 1, 4)
-    corrupted = CorruptedSource(source, "transactions", bad_day, null_household)
+    bad_source = corrupted(source, "transactions", bad_day, null_household)
     with pytest.raises(GateFailed) as exc:
-        land_through(store, corrupted, date(2017, 1, 6))
+        land_through(store, bad_source, date(2017, 1, 6))
     msg = str(exc.value)
     assert "transactions.household_id" in msg and "date=2017-01-04" in msg and "Fix:" in msg
     assert landed_days(store) == [date(2017, 1, 1), date(2017, 1, 2), date(2017, 1, 3)]

@@ -13,6 +13,7 @@ from couponflow import manifest
 from couponflow.contract import DAILY_TABLES, SNAPSHOT_TABLES, raw_prefix
 from couponflow.ingest import landed_days
 from expectations.raw_gate import check_partitions
+from tests.helpers import replace_column
 
 DAY = date(2017, 3, 3)
 
@@ -49,11 +50,6 @@ def _real(source, table="transactions") -> pa.Table:
     return source.day(table, DAY)
 
 
-def _replace(table: pa.Table, column: str, values, typ=None) -> pa.Table:
-    i = table.schema.get_field_index(column)
-    return table.set_column(i, column, pa.array(values, typ or table.schema.field(column).type))
-
-
 def _bad_inputs(source) -> dict[str, tuple[bytes, str, str]]:
     tx = _real(source)
     qty = tx["quantity"].to_pylist()
@@ -63,14 +59,14 @@ def _bad_inputs(source) -> dict[str, tuple[bytes, str, str]]:
     good = _bytes(tx)
     return {
         "missing column": (_bytes(tx.drop_columns(["store_id"])), "expect_table_columns_to_match_set", ""),
-        "wrong type": (_bytes(_replace(tx, "quantity", [str(q) for q in qty], pa.string())),
+        "wrong type": (_bytes(replace_column(tx, "quantity", [str(q) for q in qty], pa.string())),
                        "expect_column_values_to_be_of_type", "quantity"),
-        "null key": (_bytes(_replace(tx, "basket_id", [None] + tx["basket_id"].to_pylist()[1:])),
+        "null key": (_bytes(replace_column(tx, "basket_id", [None] + tx["basket_id"].to_pylist()[1:])),
                      "expect_column_values_to_not_be_null", "basket_id"),
         "duplicate rows": (_bytes(pa.concat_tables([tx, tx.slice(0, 5)])),
                            "expect_compound_columns_to_be_unique", "basket_id,product_id"),
-        "negative quantity": (_bytes(_replace(tx, "quantity", qty)), "expect_column_values_to_be_between", "quantity"),
-        "date from another day": (_bytes(_replace(tx, "transaction_timestamp", ts)),
+        "negative quantity": (_bytes(replace_column(tx, "quantity", qty)), "expect_column_values_to_be_between", "quantity"),
+        "date from another day": (_bytes(replace_column(tx, "transaction_timestamp", ts)),
                                   "expect_column_pair_values_to_be_equal", ""),
         "truncated parquet": (good[: len(good) // 2], "readable_parquet", ""),
         "not parquet": (b"household_id,basket_id\n1,2\n", "readable_parquet", ""),
@@ -94,7 +90,7 @@ def test_bad_transactions_partition_fails_with_a_clear_reason(source, case):
 def test_a_bad_day_in_a_batch_is_named_and_the_others_pass(source):
     tx = _real(source)
     good = {d: _bytes(source.day("transactions", d)) for d in (date(2017, 3, 2), date(2017, 3, 4))}
-    bad = _bytes(_replace(tx, "sales_value", [-1.0] + tx["sales_value"].to_pylist()[1:]))
+    bad = _bytes(replace_column(tx, "sales_value", [-1.0] + tx["sales_value"].to_pylist()[1:]))
     results = check_partitions("transactions", {**good, DAY: bad})
     assert not results[DAY].success
     assert all(results[d].success for d in good)
@@ -105,9 +101,9 @@ def test_recipients_of_an_unknown_or_later_campaign_fail(source):
     rec = source.day("campaigns", day)
     landing = {2: day, 3: date(2017, 3, 13)}
     assert check_partitions("campaigns", {day: _bytes(rec)}, landing)[day].success
-    wrong = _replace(rec, "campaign_id", [3] * rec.num_rows)
+    wrong = replace_column(rec, "campaign_id", [3] * rec.num_rows)
     assert not check_partitions("campaigns", {day: _bytes(wrong)}, landing)[day].success
-    unknown = _replace(rec, "campaign_id", [999] * rec.num_rows)
+    unknown = replace_column(rec, "campaign_id", [999] * rec.num_rows)
     assert not check_partitions("campaigns", {day: _bytes(unknown)}, landing)[day].success
 
 

@@ -17,7 +17,7 @@ from couponflow.ingest import GateFailed, landed_days
 from couponflow.schedule import published_dates
 from couponflow.storage import open_store
 from couponflow.warehouse import query_df
-from tests.helpers import CorruptedSource, null_household
+from tests.helpers import corrupted, null_household
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -93,7 +93,7 @@ def test_a_gate_failure_stops_the_run_and_a_fixed_rerun_succeeds(local_home, mon
     from flows.daily import daily
 
     store = open_store(local_home)
-    bad = CorruptedSource(source, "transactions", date(2017, 1, 3), null_household)
+    bad = corrupted(source, "transactions", date(2017, 1, 3), null_household)
     original = tasks.get_source
     monkeypatch.setattr(tasks, "get_source", lambda settings: bad)
     with pytest.raises(GateFailed, match="transactions.household_id date=2017-01-03"):

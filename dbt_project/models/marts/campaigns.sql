@@ -1,4 +1,4 @@
--- One row per campaign whose start date the lake has reached (start <= last landed day + 1),
+-- Grain: one row per campaign whose start date the lake has reached (start <= last landed day + 1),
 -- with the facts fixed when it is sent. expected_discount is the mean coupon discount
 -- (coupon_disc + coupon_match_disc) of past coupon-redeeming lines on the campaign's coupon
 -- products, using only transactions dated before the start; with no such history it falls back
@@ -36,6 +36,12 @@ campaign_discount as (
     group by 1
 ),
 
+recipients as (
+    select campaign_id, count(*) as n_recipients
+    from {{ ref('stg_campaigns') }}
+    group by 1
+),
+
 overall_discount as (
     select c.campaign_id, avg(l.discount) as mean_discount
     from campaigns c
@@ -53,8 +59,10 @@ select
     coalesce(cp.n_coupons, 0)                             as n_coupons,
     coalesce(cp.n_products, 0)                            as n_products,
     coalesce(cd.history_lines, 0)                         as discount_history_lines,
-    cast(coalesce(cd.mean_discount, od.mean_discount) as double) as expected_discount
+    cast(coalesce(cd.mean_discount, od.mean_discount) as double) as expected_discount,
+    coalesce(r.n_recipients, 0)                           as n_recipients
 from campaigns c
 left join coupon_products cp using (campaign_id)
 left join campaign_discount cd using (campaign_id)
 left join overall_discount od using (campaign_id)
+left join recipients r using (campaign_id)

@@ -1,0 +1,23 @@
+-- Household dimension: everyone seen in transactions, sends or demographics, with demographics
+-- where known (about a third) and an explicit flag where not. Descriptive only: features that
+-- depend on time live in household_features (as of a date).
+with ids as (
+    select household_id from {{ ref('stg_transactions') }}
+    union
+    select household_id from {{ ref('stg_campaigns') }}
+    union
+    select household_id from {{ ref('stg_demographics') }}
+)
+
+select
+    i.household_id,
+    d.household_id is not null as has_demographics,
+    d.age,
+    d.income,
+    d.home_ownership,
+    d.marital_status,
+    d.household_size,
+    d.household_comp,
+    d.kids_count
+from ids i
+left join {{ ref('stg_demographics') }} d using (household_id)

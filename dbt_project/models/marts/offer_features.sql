@@ -1,0 +1,120 @@
+-- Household x campaign as of the campaign's start S. Grain: one row per (household_id,
+-- campaign_id) for the campaigns of as_of_dates: every household with a purchase before S
+-- (the scoring universe) and every household the retailer sent the campaign (the training
+-- universe; their send is not a feature). Columns: the household's features as of S, the
+-- campaign's facts fixed at sending (type, duration, coupons, products, planned size, expected
+-- discount), and the household's affinity to the campaign's coupon products, from transactions
+-- dated before S. Campaigns starting on the same day do not see each other.
+-- Incremental: appends the campaigns of new as_of_dates; rows never change once written.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='as_of_date',
+) }}
+
+with offers as (
+    select c.campaign_id, c.start_date as as_of_date, c.campaign_type, c.duration_days, c.n_coupons,
+           c.n_products, c.planned_size, c.expected_discount
+    from {{ ref('campaigns') }} c
+    join {{ ref('as_of_dates') }} d on d.as_of_date = c.start_date
+    {% if is_incremental() %}
+    where c.start_date > (select coalesce(max(as_of_date), date '1900-01-01') from {{ this }})
+    {% endif %}
+),
+
+pairs as (
+    select o.as_of_date, f.household_id, o.campaign_id
+    from offers o
+    join {{ ref('household_features') }} f on f.as_of_date = o.as_of_date
+    union
+    select o.as_of_date, s.household_id, o.campaign_id
+    from offers o
+    join {{ ref('stg_campaigns') }} s using (campaign_id)
+),
+
+campaign_products as (
+    select distinct o.as_of_date, o.campaign_id, c.coupon_upc, c.product_id
+    from offers o
+    join {{ ref('stg_coupons') }} c using (campaign_id)
+),
+
+affinity_lines as (
+    -- lines the household bought before S on products that the campaign's coupons cover
+    select cp.as_of_date, cp.campaign_id, t.household_id, t.basket_id, t.product_id, cp.coupon_upc,
+           datediff('day', t.transaction_date, cp.as_of_date) as age_days,
+           cast(t.sales_value as double) as sales_value,
+           t.coupon_disc > 0 as is_coupon_line
+    from campaign_products cp
+    join {{ ref('stg_transactions') }} t
+      on t.product_id = cp.product_id and t.transaction_date < cp.as_of_date
+),
+
+affinity as (
+    select
+        as_of_date, campaign_id, household_id,
+        count(distinct product_id)                                           as aff_products_all,
+        count(distinct product_id) filter (where age_days <= 90)             as aff_products_90d,
+        count(distinct product_id) filter (where age_days <= 30)             as aff_products_30d,
+        count(distinct basket_id)                                            as aff_baskets_all,
+        count(distinct basket_id) filter (where age_days <= 90)              as aff_baskets_90d,
+        count(distinct coupon_upc)                                           as aff_coupons_touched_all,
+        count(distinct coupon_upc) filter (where age_days <= 90)             as aff_coupons_touched_90d,
+        count(distinct basket_id) filter (where is_coupon_line)              as aff_coupon_baskets_all
+    from affinity_lines
+    group by 1, 2, 3
+),
+
+affinity_spend as (
+    -- spend counted once per line (a product can sit under several coupons of the campaign)
+    select as_of_date, campaign_id, household_id,
+           sum(sales_value)                                                  as aff_spend_all,
+           coalesce(sum(sales_value) filter (where age_days <= 90), 0)       as aff_spend_90d
+    from (select distinct as_of_date, campaign_id, household_id, basket_id, product_id, age_days, sales_value
+          from affinity_lines)
+    group by 1, 2, 3
+),
+
+same_coupon as (
+    -- the campaign's coupons that the household redeemed before S (in earlier campaigns)
+    select cp.as_of_date, cp.campaign_id, r.household_id, count(distinct r.coupon_upc) as same_coupons_redeemed
+    from (select distinct as_of_date, campaign_id, coupon_upc from campaign_products) cp
+    join {{ ref('stg_coupon_redemptions') }} r
+      on r.coupon_upc = cp.coupon_upc and r.redemption_date < cp.as_of_date
+    group by 1, 2, 3
+)
+
+select
+    p.household_id,
+    p.campaign_id,
+    p.as_of_date,
+    o.campaign_type,
+    o.duration_days,
+    o.n_coupons,
+    o.n_products,
+    o.planned_size,
+    o.expected_discount,
+    f.household_id is not null                                       as has_purchase_history,
+    f.* exclude (household_id, as_of_date),
+    coalesce(a.aff_products_all, 0)                                  as aff_products_all,
+    coalesce(a.aff_products_90d, 0)                                  as aff_products_90d,
+    coalesce(a.aff_products_30d, 0)                                  as aff_products_30d,
+    coalesce(a.aff_baskets_all, 0)                                   as aff_baskets_all,
+    coalesce(a.aff_baskets_90d, 0)                                   as aff_baskets_90d,
+    coalesce(a.aff_coupons_touched_all, 0)                           as aff_coupons_touched_all,
+    coalesce(a.aff_coupons_touched_90d, 0)                           as aff_coupons_touched_90d,
+    coalesce(a.aff_coupon_baskets_all, 0)                            as aff_coupon_baskets_all,
+    coalesce(s.aff_spend_all, 0)                                     as aff_spend_all,
+    coalesce(s.aff_spend_90d, 0)                                     as aff_spend_90d,
+    coalesce(s.aff_spend_all / nullif(f.spend_per_week_all * f.history_days / 7.0, 0), 0) as aff_spend_share_all,
+    coalesce(a.aff_products_all, 0) / greatest(o.n_products, 1)     as aff_products_share,
+    coalesce(a.aff_coupons_touched_all, 0) / greatest(o.n_coupons, 1) as aff_coupons_touched_share,
+    coalesce(c.same_coupons_redeemed, 0)                             as same_coupons_redeemed,
+    h.has_demographics,
+    h.age, h.income, h.home_ownership, h.marital_status, h.household_size, h.household_comp, h.kids_count
+from pairs p
+join offers o using (as_of_date, campaign_id)
+left join {{ ref('household_features') }} f using (as_of_date, household_id)
+left join affinity a using (as_of_date, campaign_id, household_id)
+left join affinity_spend s using (as_of_date, campaign_id, household_id)
+left join same_coupon c using (as_of_date, campaign_id, household_id)
+left join {{ ref('households') }} h using (household_id)
