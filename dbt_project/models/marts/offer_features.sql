@@ -5,7 +5,8 @@
 -- campaign's facts fixed at sending (type, duration, coupons, products, planned size, expected
 -- discount), and the household's affinity to the campaign's coupon products, from transactions
 -- dated before S. Campaigns starting on the same day do not see each other.
--- Incremental: appends the campaigns of new as_of_dates; rows never change once written.
+-- Incremental: the rows of a date are final once the retailer's sends of S (dated S) have
+-- landed (sends_landed); a build (re)computes only the dates that are not final yet.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -14,11 +15,12 @@
 
 with offers as (
     select c.campaign_id, c.start_date as as_of_date, c.campaign_type, c.duration_days, c.n_coupons,
-           c.n_products, c.planned_size, c.expected_discount
+           c.n_products, c.planned_size, c.expected_discount,
+           d.as_of_date <= d.last_landed as sends_landed
     from {{ ref('campaigns') }} c
     join {{ ref('as_of_dates') }} d on d.as_of_date = c.start_date
     {% if is_incremental() %}
-    where c.start_date > (select coalesce(max(as_of_date), date '1900-01-01') from {{ this }})
+    where c.start_date not in (select as_of_date from {{ this }} where sends_landed)
     {% endif %}
 ),
 
@@ -93,6 +95,7 @@ select
     o.n_products,
     o.planned_size,
     o.expected_discount,
+    o.sends_landed,
     f.household_id is not null                                       as has_purchase_history,
     f.* exclude (household_id, as_of_date),
     coalesce(a.aff_products_all, 0)                                  as aff_products_all,

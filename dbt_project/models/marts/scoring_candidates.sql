@@ -4,6 +4,6 @@
 -- policy (activity window, control group, caps) is applied in models/, not here.
 select
     as_of_date as run_date,
-    * exclude (as_of_date, has_purchase_history)
+    * exclude (as_of_date, has_purchase_history, sends_landed)
 from {{ ref('offer_features') }}
 where has_purchase_history
