@@ -36,6 +36,19 @@ campaign_discount as (
     group by 1
 ),
 
+main_department as (
+    -- the department holding most of the campaign's coupon products (ties: alphabetical)
+    select campaign_id, first(department order by n_products desc, department) as main_department
+    from (
+        select c.campaign_id, coalesce(p.department, 'UNKNOWN') as department,
+               count(distinct c.product_id) as n_products
+        from {{ ref('stg_coupons') }} c
+        left join {{ ref('stg_products') }} p using (product_id)
+        group by 1, 2
+    )
+    group by 1
+),
+
 recipients as (
     select campaign_id, count(*) as n_recipients
     from {{ ref('stg_campaigns') }}
@@ -60,9 +73,11 @@ select
     coalesce(cp.n_products, 0)                            as n_products,
     coalesce(cd.history_lines, 0)                         as discount_history_lines,
     cast(coalesce(cd.mean_discount, od.mean_discount) as double) as expected_discount,
+    coalesce(md.main_department, 'UNKNOWN')               as main_department,
     coalesce(r.n_recipients, 0)                           as n_recipients
 from campaigns c
 left join coupon_products cp using (campaign_id)
 left join campaign_discount cd using (campaign_id)
 left join overall_discount od using (campaign_id)
 left join recipients r using (campaign_id)
+left join main_department md using (campaign_id)

@@ -14,7 +14,8 @@
 ) }}
 
 with offers as (
-    select c.campaign_id, c.start_date as as_of_date, c.campaign_type, c.duration_days, c.n_coupons,
+    select c.campaign_id, c.start_date as as_of_date, c.campaign_type, c.main_department,
+           c.duration_days, c.n_coupons,
            c.n_products, c.planned_size, c.expected_discount,
            d.as_of_date <= d.last_landed as sends_landed
     from {{ ref('campaigns') }} c
@@ -90,6 +91,7 @@ select
     p.campaign_id,
     p.as_of_date,
     o.campaign_type,
+    o.main_department,
     o.duration_days,
     o.n_coupons,
     o.n_products,
