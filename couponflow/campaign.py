@@ -20,9 +20,9 @@ from couponflow.config import Settings
 from couponflow.contract import dated_prefix
 from couponflow.storage import ObjectStore
 from couponflow.warehouse import query_df
-from models import champion_v0
 from models.allocation import AllocationProblem, greedy_allocate
 from models.eligibility import ELIGIBLE, eligibility
+from models.scoring import Scorer
 
 SENDS = "sends.parquet"
 DECISIONS = "decisions.parquet"
@@ -48,6 +48,7 @@ class CampaignDecision:
     sends: pd.DataFrame
     decisions: pd.DataFrame
     summary: dict[str, Any]
+    model: dict[str, Any]  # the scorer's description: version, kind, hold-out metrics
 
 
 def policy_settings(settings: Settings) -> dict[str, Any]:
@@ -68,8 +69,7 @@ def load_candidates(settings: Settings, run_date: date) -> pd.DataFrame:
     return query_df(
         settings,
         """
-        select run_date, household_id, campaign_id, campaign_type, days_since_last_purchase,
-               campaigns_received, campaigns_redeemed, planned_size, expected_discount
+        select *
         from marts.scoring_candidates
         where run_date = ?
         order by campaign_id, household_id
@@ -78,17 +78,15 @@ def load_candidates(settings: Settings, run_date: date) -> pd.DataFrame:
     )
 
 
-def decide(settings: Settings, run_date: date, candidates: pd.DataFrame) -> CampaignDecision:
-    """Apply eligibility, champion v0 and the budgeted assignment to one day's candidates."""
+def decide(settings: Settings, run_date: date, candidates: pd.DataFrame, scorer: Scorer) -> CampaignDecision:
+    """Apply eligibility, the champion's scores and the budgeted assignment to one day's candidates."""
     c = candidates.reset_index(drop=True)
     status = eligibility(
         c["household_id"].to_numpy(), c["days_since_last_purchase"].to_numpy(),
         active_window_days=settings.active_window_days,
         control_share=settings.control_share, control_salt=settings.control_salt,
     )
-    score, prior = champion_v0.smoothed_redemption_rate(
-        c["campaigns_received"].to_numpy(), c["campaigns_redeemed"].to_numpy(), settings.prior_strength
-    )
+    score = np.asarray(scorer.predict(c), dtype=float) if len(c) else np.zeros(0)
     discount = c["expected_discount"].astype(float).fillna(settings.default_discount).to_numpy()
     cost = score * discount + settings.contact_cost
     eligible = status == ELIGIBLE
@@ -112,10 +110,10 @@ def decide(settings: Settings, run_date: date, candidates: pd.DataFrame) -> Camp
         "propensity": chosen.astype(float),
     })
     sends = decisions.loc[chosen, list(SENDS_SCHEMA.names)].reset_index(drop=True)
-    return CampaignDecision(run_date, sends, decisions, _summary(settings, c, decisions, prior))
+    return CampaignDecision(run_date, sends, decisions, _summary(settings, c, decisions), scorer.describe())
 
 
-def _summary(settings: Settings, cands: pd.DataFrame, d: pd.DataFrame, prior: float) -> dict[str, Any]:
+def _summary(settings: Settings, cands: pd.DataFrame, d: pd.DataFrame) -> dict[str, Any]:
     per_campaign = []
     for cid, g in d.groupby("campaign_id", sort=True):
         sent = g[g["chosen"]]
@@ -137,7 +135,7 @@ def _summary(settings: Settings, cands: pd.DataFrame, d: pd.DataFrame, prior: fl
         "budget": settings.budget_per_day,
         "expected_cost": round(float(sent["expected_cost"].sum()), 6),
         "expected_redemptions": round(float(sent["score"].sum()), 6),
-        "prior_redemption_rate": round(prior, 8) if len(d) else None,
+        "mean_score": round(float(d["score"].mean()), 8) if len(d) else None,
         "note": "" if len(d) else "no campaign starts on this date: nothing to send",
     }
 
@@ -153,8 +151,7 @@ def publish_campaign(
     day = decision.run_date
     meta = {
         "kind": "campaign", "run_date": day.isoformat(), "code_version": code_version(),
-        "model": {"version": champion_v0.VERSION, "kind": champion_v0.KIND,
-                  "description": champion_v0.DESCRIPTION, "cold_start": True},
+        "model": decision.model,
         "policy": policy_settings(settings),
     }
     manifest.publish(

@@ -51,6 +51,16 @@ class Settings(BaseSettings):
     control_salt: str = Field("couponflow-control-v1", min_length=1)
     prior_strength: float = Field(5.0, gt=0, description="Pseudo-campaigns of the v0 rule's smoothing prior")
 
+    # -- the model and its promotion ---------------------------------------------------------
+    model_family: Literal["logistic", "mlp", "wide_deep"] = Field("mlp", description="Challenger family")
+    use_demographics: bool = Field(False, description="May the model use age, income, kids ...?")
+    train_seed: int = 0
+    min_holdout_positives: int = Field(100, ge=1, description="Redeemers the promotion hold-out must hold")
+    promotion_min_gain: float = Field(0.01, ge=0, description="Within-campaign AUC gain a challenger needs")
+    promotion_level: float = Field(0.90, gt=0, lt=1, description="Bootstrap interval level of the gain")
+    train_cron: str = Field("0 4 * * 1", description="Schedule of the train deployment (cron)")
+    daily_cron: str = Field("0 6 * * *", description="Schedule of the daily deployment (cron)")
+
     @model_validator(mode="after")
     def _s3_needs_a_bucket(self) -> "Settings":
         if self.storage == "s3" and not self.s3_bucket:

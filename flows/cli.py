@@ -99,6 +99,74 @@ def backfill(
 
 
 @app.command()
+def train(family: Optional[str] = typer.Option(None, "--family", help="logistic | mlp | wide_deep (default: settings)")) -> None:
+    """Train a challenger, compare it with the champion on the recent hold-out, promote or keep."""
+    _settings()
+    from flows.train import train as train_flow
+
+    try:
+        out = train_flow(family=family)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    verdict = "PROMOTED" if out["promoted"] else "not promoted"
+    typer.echo(f"{out['version']} {verdict}: {out['reason']}")
+    typer.echo(f"champion: {out['champion']}")
+
+
+@app.command()
+def rollback(to: str = typer.Option(..., "--to", help="The version to make champion, e.g. v0 or v3")) -> None:
+    """Make an earlier model version champion (recorded in the registry's decision log)."""
+    settings = _settings()
+    from couponflow.storage import open_store
+    from models.registry import Registry, RegistryError
+
+    registry = Registry(open_store(settings))
+    try:
+        registry.rollback(to)
+    except RegistryError as exc:
+        typer.echo(f"couponflow: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"champion: {registry.champion()}")
+
+
+@app.command()
+def backtest(
+    cut: str = typer.Option(..., "--cut", help="Cut date: train on what was known before it"),
+    out: Optional[str] = typer.Option(None, "--out", help="Write household_id, campaign_id, score here (parquet)"),
+    family: Optional[str] = typer.Option(None, "--family", help="Model family under test (default: settings)"),
+) -> None:
+    """Train on campaigns that ended before CUT, score every recipient of later campaigns."""
+    settings = _settings()
+    cut_date = _parse_date(cut, "--cut")
+    from couponflow.warehouse import query_df
+    from models.backtest import backtest as run_backtest, format_table
+    from models.training import TrainConfig
+
+    try:
+        examples = query_df(settings, "select * from marts.training_examples")
+        result = run_backtest(examples, cut_date, TrainConfig(
+            family=family or settings.model_family, seed=settings.train_seed,
+            use_demographics=settings.use_demographics), prior_strength=settings.prior_strength)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    typer.echo(format_table(result))
+    if out:
+        result.scores.to_parquet(out, index=False)
+        typer.echo(f"scores: {out} ({len(result.scores)} rows)")
+
+
+@app.command()
+def serve() -> None:
+    """Serve the daily and train flows with their schedules (needs a Prefect server: PREFECT_API_URL)."""
+    settings = _settings()
+    from prefect import serve as prefect_serve
+
+    from flows.deployments import deployments
+
+    prefect_serve(*deployments(settings))
+
+
+@app.command()
 def status(limit: int = typer.Option(10, help="How many runs to show")) -> None:
     """The last runs, their gates and outputs (read from the lake)."""
     settings = _settings()

@@ -51,7 +51,7 @@ def _decide_day(settings, store, day: date, force: bool, record: RunRecord) -> d
         with record.stage("publish"):
             prefix = tasks.publish(settings, decision, force)
         out = {"campaign": prefix, "reused": False, "sends": len(decision.sends),
-               "model_version": "v0"}
+               "model_version": decision.model["version"]}
     with record.stage("report"):
         out["report"] = tasks.write_report(settings, day)
     return out

@@ -15,6 +15,8 @@ from couponflow.ingest import LandingReport, land_through
 from couponflow.sources import get_source
 from couponflow.storage import open_store
 from couponflow.warehouse import expose_lake, run_dbt
+from models.registry import Registry
+from models.scoring import load_scorer
 
 
 def _progress_callback():
@@ -64,7 +66,14 @@ def build_warehouse(settings: Settings) -> dict[str, Any]:
 
 @task(name="allocate", cache_policy=NONE)
 def allocate(settings: Settings, run_date: date) -> campaign.CampaignDecision:
-    decision = campaign.decide(settings, run_date, campaign.load_candidates(settings, run_date))
+    """Score the day's candidates with the champion (or, for a published date, the model its
+    manifest names, so that a forced re-run decides with the same model) and assign."""
+    store = open_store(settings)
+    registry = Registry(store)
+    published = campaign.published_campaign(store, run_date)
+    version = published.manifest["model"]["version"] if published else registry.champion()
+    scorer = load_scorer(registry, version, settings.prior_strength)
+    decision = campaign.decide(settings, run_date, campaign.load_candidates(settings, run_date), scorer)
     get_run_logger().info("%s: %d candidates, %d sends", run_date, len(decision.decisions), len(decision.sends))
     return decision
 

@@ -19,8 +19,9 @@ def smoothed_redemption_rate(
     received: np.ndarray, redeemed: np.ndarray, prior_strength: float
 ) -> tuple[np.ndarray, float]:
     """Scores in (0, 1) and the prior they shrink towards."""
-    received = np.asarray(received, dtype=float)
-    redeemed = np.asarray(redeemed, dtype=float)
+    # a household with no history before the start (null facts) has received and redeemed nothing
+    received = np.nan_to_num(np.asarray(received, dtype=float), nan=0.0)
+    redeemed = np.nan_to_num(np.asarray(redeemed, dtype=float), nan=0.0)
     if np.any(redeemed > received) or np.any(received < 0):
         raise ValueError("redeemed must lie in [0, received] for every household")
     prior = (redeemed.sum() + 1.0) / (received.sum() + 2.0)

@@ -1,0 +1,74 @@
+"""The torch model families. Each maps (numeric [n, d], categorical codes [n, k]) to a logit.
+
+- ``logistic``: logistic regression (one weight per numeric input, one per category level).
+- ``mlp``: numeric inputs and category embeddings through a small ReLU network.
+- ``wide_deep``: the logistic part plus the MLP on the same inputs, logits summed.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+FAMILIES = ("logistic", "mlp", "wide_deep")
+
+
+class _Embeddings(nn.Module):
+    def __init__(self, cardinalities: list[int], dim: int) -> None:
+        super().__init__()
+        self.tables = nn.ModuleList(nn.Embedding(n, dim) for n in cardinalities)
+        self.out_dim = dim * len(cardinalities)
+
+    def forward(self, cat: torch.Tensor) -> torch.Tensor:
+        if not self.tables:
+            return cat.new_zeros((cat.shape[0], 0), dtype=torch.float32)
+        return torch.cat([t(cat[:, i]) for i, t in enumerate(self.tables)], dim=1)
+
+
+class Logistic(nn.Module):
+    def __init__(self, n_numeric: int, cardinalities: list[int]) -> None:
+        super().__init__()
+        self.linear = nn.Linear(n_numeric, 1)
+        self.levels = _Embeddings(cardinalities, 1)  # a weight per category level = one-hot linear
+
+    def forward(self, num: torch.Tensor, cat: torch.Tensor) -> torch.Tensor:
+        return self.linear(num).squeeze(1) + self.levels(cat).sum(dim=1)
+
+
+class MLP(nn.Module):
+    def __init__(self, n_numeric: int, cardinalities: list[int], hidden: tuple[int, ...] = (64, 32),
+                 emb_dim: int = 4, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.emb = _Embeddings(cardinalities, emb_dim)
+        layers: list[nn.Module] = []
+        width = n_numeric + self.emb.out_dim
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]
+            width = h
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, num: torch.Tensor, cat: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([num, self.emb(cat)], dim=1)).squeeze(1)
+
+
+class WideAndDeep(nn.Module):
+    def __init__(self, n_numeric: int, cardinalities: list[int], hidden: tuple[int, ...] = (64, 32),
+                 emb_dim: int = 4, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.wide = Logistic(n_numeric, cardinalities)
+        self.deep = MLP(n_numeric, cardinalities, hidden, emb_dim, dropout)
+
+    def forward(self, num: torch.Tensor, cat: torch.Tensor) -> torch.Tensor:
+        return self.wide(num, cat) + self.deep(num, cat)
+
+
+def build(family: str, n_numeric: int, cardinalities: list[int], hidden: tuple[int, ...],
+          emb_dim: int, dropout: float) -> nn.Module:
+    if family == "logistic":
+        return Logistic(n_numeric, cardinalities)
+    if family == "mlp":
+        return MLP(n_numeric, cardinalities, hidden, emb_dim, dropout)
+    if family == "wide_deep":
+        return WideAndDeep(n_numeric, cardinalities, hidden, emb_dim, dropout)
+    raise ValueError(f"unknown model family {family!r}: choose one of {', '.join(FAMILIES)}")
