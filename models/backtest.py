@@ -73,9 +73,9 @@ def format_table(result: BacktestResult) -> str:
     cols = ["roc_auc", "pr_auc", "log_loss", "auc_within_campaign", "capture_10", "capture_20", "capture_50"]
     lines = [f"backtest at cut {result.cut}: trained on {result.train_rows} rows (campaigns ended before the cut); "
              f"evaluated on campaigns {result.evaluated_campaigns}",
-             f"{'model':<12}" + "".join(f"{c:>11}" for c in cols) + f"{'AUCwc - logistic (90% CI)':>34}"]
+             f"{'model':<12}" + "".join(f"{c:>{len(c) + 2}}" for c in cols) + f"{'AUCwc - logistic (90% CI)':>34}"]
     for name, m in result.metrics.items():
         diff = result.vs_logistic.get(name)
         ci = f"{diff.mean:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}]" if diff else "(reference)"
-        lines.append(f"{name:<12}" + "".join(f"{m[c]:>11.4f}" for c in cols) + f"{ci:>34}")
+        lines.append(f"{name:<12}" + "".join(f"{m[c]:>{len(c) + 2}.4f}" for c in cols) + f"{ci:>34}")
     return "\n".join(lines)

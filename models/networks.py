@@ -13,6 +13,23 @@ from torch import nn
 FAMILIES = ("logistic", "mlp", "wide_deep")
 
 
+class HostSeededDropout(nn.Module):
+    """Dropout whose masks come from a CPU generator, so that a seed gives the same masks on
+    every device (CUDA's generator draws other numbers than the CPU's: with nn.Dropout a GPU
+    run would follow another training path). ``generator`` is set by the trainer."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+        self.generator: torch.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = torch.rand(x.shape, generator=self.generator) >= self.p
+        return x * keep.to(x.device, x.dtype) / (1 - self.p)
+
+
 class _Embeddings(nn.Module):
     def __init__(self, cardinalities: list[int], dim: int) -> None:
         super().__init__()
@@ -43,7 +60,7 @@ class MLP(nn.Module):
         layers: list[nn.Module] = []
         width = n_numeric + self.emb.out_dim
         for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]
+            layers += [nn.Linear(width, h), nn.ReLU(), HostSeededDropout(dropout)]
             width = h
         layers.append(nn.Linear(width, 1))
         self.net = nn.Sequential(*layers)

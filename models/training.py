@@ -160,6 +160,10 @@ def train(examples: pd.DataFrame, config: TrainConfig = TrainConfig(),
     lr = config.lr or (0.03 if config.family == "logistic" else 0.003)
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=config.weight_decay)
     gen = torch.Generator().manual_seed(config.seed)  # batch order, on the CPU for every device
+    drop_gen = torch.Generator().manual_seed(config.seed + 1)  # dropout masks, likewise
+    for module in net.modules():
+        if isinstance(module, networks.HostSeededDropout):
+            module.generator = drop_gen
 
     best, best_state, best_epoch, stale = float("inf"), copy.deepcopy(net.state_dict()), 0, 0
     for epoch in range(config.max_epochs):
