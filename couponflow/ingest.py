@@ -7,6 +7,10 @@ is published (data first, manifest last) only when all its tables pass. The firs
 is written to ``quarantine/raw/date=D/<table>/`` with its validation result, the days before it
 stay landed, and ``GateFailed`` stops the run with a one-line reason. A day already landed is
 skipped, so re-landing changes no byte.
+
+The gate checks each partition against a ``RawContext`` built from the lake: the snapshots
+(product ids, each campaign's coupons, campaign start dates) and the row counts of the days
+already landed (the trailing baseline of the volume check).
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from couponflow.contract import (
     DAILY_TABLES, RAW_CONTRACT_VERSION, SNAPSHOT_TABLES, quarantine_prefix, raw_prefix,
 )
 from couponflow.storage import ObjectStore
-from expectations.raw_gate import check_partitions
-from expectations.runtime import GateResult
+from expectations.raw_gate import BASELINE_WINDOW, RawContext, check_partitions
+from expectations.runtime import GateFailed, GateResult
+
+__all__ = ["GateFailed", "LandingReport", "land_through", "landed_days"]
 
 PART = "part-0.parquet"
 VALIDATION = "validation.json"  # the raw gate's result, published with the data it describes
@@ -38,14 +44,6 @@ class Source(Protocol):
 
     def day(self, table: str, d: date) -> pa.Table: ...
     def snapshot(self, table: str) -> pa.Table: ...
-
-
-class GateFailed(RuntimeError):
-    """A gate rejected data; ``results`` holds the failing validations."""
-
-    def __init__(self, results: list[GateResult]):
-        self.results = results
-        super().__init__(results[0].one_line())
 
 
 @dataclass
@@ -92,13 +90,49 @@ def _quarantine(store: ObjectStore, result: GateResult, d: date | None, data: by
     store.put(f"{prefix}/{VALIDATION}", _validation(result))
 
 
+def _snapshot_table(store: ObjectStore, table: str, pending: dict[str, bytes]) -> pa.Table | None:
+    """A snapshot as it is being landed now, or as the lake publishes it."""
+    if table in pending:
+        return pq.read_table(io.BytesIO(pending[table]))
+    ds = manifest.read(store, raw_prefix(table, None))
+    return pq.read_table(io.BytesIO(manifest.read_object(store, ds, PART))) if ds else None
+
+
+def snapshot_context(store: ObjectStore, pending: dict[str, bytes] | None = None) -> RawContext:
+    """The referential part of the raw gate's context: product ids and each campaign's coupons."""
+    pending = pending or {}
+    products = _snapshot_table(store, "products", pending)
+    coupons = _snapshot_table(store, "coupons", pending)
+    return RawContext(
+        product_ids=frozenset(products["product_id"].to_pylist()) if products is not None else None,
+        coupon_campaigns=(frozenset(zip(coupons["coupon_upc"].to_pylist(), coupons["campaign_id"].to_pylist()))
+                          if coupons is not None else None),
+    )
+
+
+def _row_history(store: ObjectStore, first_pending: date) -> dict[date, int]:
+    """Transactions rows of the landed days in the baseline window before ``first_pending``."""
+    out = {}
+    for i in range(1, BASELINE_WINDOW + 1):
+        d = first_pending - timedelta(days=i)
+        ds = manifest.read(store, raw_prefix("transactions", d))
+        if ds is not None:
+            out[d] = ds.rows()
+    return out
+
+
 def land_snapshots(store: ObjectStore, source: Source, report: LandingReport) -> None:
+    pending = {spec.name: manifest.parquet_bytes(source.snapshot(spec.name)) for spec in SNAPSHOT_TABLES
+               if not store.exists(f"{raw_prefix(spec.name, None)}/{manifest.MANIFEST}")}
+    if not pending:
+        return
+    context = snapshot_context(store, pending)
     for spec in SNAPSHOT_TABLES:
-        prefix = raw_prefix(spec.name, None)
-        if store.exists(f"{prefix}/{manifest.MANIFEST}"):
+        if spec.name not in pending:
             continue
-        data = manifest.parquet_bytes(source.snapshot(spec.name))
-        result = check_partitions(spec.name, {None: data})[None]
+        prefix = raw_prefix(spec.name, None)
+        data = pending[spec.name]
+        result = check_partitions(spec.name, {None: data}, context=context)[None]
         report.gate_results.append(result)
         if not result.success:
             _quarantine(store, result, None, data)
@@ -139,8 +173,10 @@ def land_through(
     # serialise every pending partition, then gate each table's partitions in one batch
     files = {spec.name: {d: manifest.parquet_bytes(source.day(spec.name, d)) for d in pending}
              for spec in DAILY_TABLES}
-    landing = campaign_landing_dates(store, source)
-    results = {name: check_partitions(name, parts, landing) for name, parts in files.items()}
+    snap = snapshot_context(store)
+    context = RawContext(campaign_landing_dates(store, source), snap.product_ids, snap.coupon_campaigns,
+                         _row_history(store, pending[0]))
+    results = {name: check_partitions(name, parts, context=context) for name, parts in files.items()}
 
     for i, d in enumerate(pending):
         day_results = [results[spec.name][d] for spec in DAILY_TABLES]

@@ -1,25 +1,51 @@
-"""The operators' page for one run date: ``reports/date=D/index.html`` plus its data as JSON.
+"""The operators' page for one run date: ``reports/date=D/`` (one self-contained HTML page).
 
-It says at a glance whether the day's campaign is safe to send: the raw gate's results for the
-data the day used (the partitions of D-1 and the snapshots), the campaign (recipients per
-campaign, budget used, expected redemptions and cost, control share) and the model in use.
-When a gate stopped the run, the page says which table and check failed and how to fix it.
+It says at a glance whether the day's campaign is safe to send and, when a run stopped, which
+data were wrong and what to do:
+
+* **gates**: raw (the partitions of D-1 and the snapshots the decision reads, plus what the run
+  landed), marts and campaign, each pass / warn / fail with its problems (the documented reason
+  of a soft check, the fix of a hard one) and a link to its page in the GX Data Docs;
+* **campaign**: recipients per campaign, budget used, expected redemptions and cost, control
+  and exploration shares;
+* **model**: what the campaign manifest's ``model`` entry says (version, kind, hold-out metrics
+  when a trained model is in use, ...);
+* **plots** (matplotlib PNGs inlined as base64): score distribution, budget use, redemption trend.
+
+The dataset holds ``index.html``, ``report.json`` (the same content as data) and ``gates.json``:
+the gate results of the run date, from which the page and the Data Docs
+(``reports/date=D/data-docs/``, built locally and uploaded, see ``expectations/docs.py``) are
+rebuilt by ``couponflow report --date D``. A gate that did not run this time (a re-run that
+reuses the published campaign, a run that landed nothing new) keeps its last results.
+Nothing on the page depends on the clock: the same inputs give the same bytes.
 """
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 import json
 from datetime import date, timedelta
 from typing import Any
 
+import pandas as pd
+
 from couponflow import manifest
+from couponflow.config import Settings
 from couponflow.contract import DAILY_TABLES, SNAPSHOT_TABLES, dated_prefix, raw_prefix
 from couponflow.storage import ObjectStore
+from expectations.runtime import GateResult
 
 INDEX = "index.html"
 DATA = "report.json"
+GATES = "gates.json"
+DOCS = "data-docs"
+GATE_ORDER = ("raw", "marts", "campaign")
+MAX_DATES = 8  # dates listed per aggregated raw problem
 
+
+# -- reading the lake ------------------------------------------------------------------------
 
 def raw_gate_results(store: ObjectStore, run_date: date) -> list[dict[str, Any]]:
     """The published raw-gate results of the data that ``daily(run_date)`` decides on."""
@@ -33,82 +59,439 @@ def raw_gate_results(store: ObjectStore, run_date: date) -> list[dict[str, Any]]
     return out
 
 
-def build_report(
+def load_gate_record(store: ObjectStore, run_date: date) -> dict[str, Any] | None:
+    ds = manifest.read(store, dated_prefix("reports", run_date))
+    if ds is None or not any(o["name"] == GATES for o in ds.objects):
+        return None
+    return json.loads(manifest.read_object(store, ds, GATES))
+
+
+def _decisions(store: ObjectStore, run_date: date) -> pd.DataFrame | None:
+    import pyarrow.parquet as pq
+
+    ds = manifest.read(store, dated_prefix("decisions", run_date))
+    if ds is None:
+        return None
+    return pq.read_table(io.BytesIO(manifest.read_object(store, ds, "decisions.parquet"))).to_pandas()
+
+
+def redemption_trend(settings: Settings, run_date: date) -> pd.DataFrame | None:
+    """Redemptions per week dated before the run date (point in time: later data never shows)."""
+    if not settings.warehouse_path.exists():
+        return None
+    from couponflow.warehouse import query_df
+
+    try:
+        return query_df(settings, """
+            select date_trunc('week', redemption_date)::date as week, count(*) as redemptions,
+                   count(distinct household_id) as households
+            from staging.stg_coupon_redemptions where redemption_date < ?
+            group by 1 order by 1
+        """, [run_date])
+    except Exception:  # noqa: BLE001 - an unbuilt or busy warehouse: the page says so
+        return None
+
+
+# -- the gate record of a run date -------------------------------------------------------------
+
+def _aggregate_raw(results: list[GateResult]) -> dict[str, Any]:
+    """Raw results of a (possibly year-long) landing, folded per problem."""
+    problems: dict[tuple, dict[str, Any]] = {}
+    tables: dict[str, int] = {}
+    for r in results:
+        tables[r.table] = tables.get(r.table, 0) + 1
+        for c in r.checks:
+            if c.success:
+                continue
+            p = problems.setdefault((r.table, c.check, c.column or "", c.status), {
+                "table": r.table, "check": c.check, "column": c.column, "status": c.status,
+                "partitions": [], "detail": c.detail, "reason": c.reason, "fix": c.fix})
+            p["partitions"].append(r.partition)
+    out = []
+    for key in sorted(problems):
+        p = problems[key]
+        parts = sorted(p["partitions"])
+        p.update(count=len(parts), partitions=parts[:MAX_DATES] + (["..."] if len(parts) > MAX_DATES else []))
+        out.append(p)
+    return {"partitions_gated": dict(sorted(tables.items())), "problems": out}
+
+
+def _dedupe(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from expectations.docs import record_key
+
+    seen: dict[tuple, dict[str, Any]] = {}
+    for rec in records:
+        seen.setdefault(record_key(rec), rec)
+    return [seen[k] for k in sorted(seen)]
+
+
+def gate_record(
     run_date: date,
-    gates: list[dict[str, Any]],
-    campaign: dict[str, Any] | None,
-    failure: str | None = None,
+    ran: dict[str, list[GateResult]] | None,
+    failure: str | None,
+    failed_gate: str | None,
+    previous: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The gates of the run date: this run's results, else the last ones (see the module doc)."""
+    ran = ran or {}
+    stop = GATE_ORDER.index(failed_gate) if failed_gate in GATE_ORDER else len(GATE_ORDER)
+    gates: dict[str, Any] = {}
+    records: list[dict[str, Any]] = []
+    for i, gate in enumerate(GATE_ORDER):
+        results = ran.get(gate) or []
+        if results:
+            entry: dict[str, Any] = {"ran": True}
+            if gate == "raw":
+                entry.update(_aggregate_raw(results))
+            else:
+                entry["results"] = [r.to_dict() for r in results]
+            gates[gate] = entry
+            records += [v for r in results for v in r.validations]
+        elif i <= stop and previous and previous["gates"].get(gate, {}).get("ran"):
+            gates[gate] = previous["gates"][gate]
+            records += [v for v in previous.get("validations", []) if v["meta"]["couponflow"]["gate"] == gate]
+        else:
+            gates[gate] = {"ran": False}
+    return {"run_date": run_date.isoformat(), "failure": failure, "failed_gate": failed_gate,
+            "gates": gates, "validations": _dedupe(records)}
+
+
+# -- the report's content ------------------------------------------------------------------
+
+def _status(checks: list[dict[str, Any]]) -> str:
+    if any(not c["success"] and c["severity"] != "warning" for c in checks):
+        return "fail"
+    return "warn" if any(not c["success"] for c in checks) else "pass"
+
+
+def _problems(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"check": c["check"], "column": c["column"], "status": "fail" if c["severity"] != "warning" else "warn",
+             "detail": c["detail"], "note": c.get("reason") or c.get("fix") or ""}
+            for c in checks if not c["success"]]
+
+
+def _page_for(pages: dict[tuple, str], record_index: list[dict[str, Any]], gate: str, table: str,
+              partition: str) -> str | None:
+    """The Data Docs page of the validation that covered (gate, table, partition)."""
+    suite_pref = f"{gate}.{table}"
+    for rec in record_index:
+        cf = rec["meta"]["couponflow"]
+        if cf["gate"] == gate and cf["table"] == table and (partition in cf["partitions"] or cf["label"] == partition):
+            key = (rec["suite_name"], table, cf["label"])
+            if key in pages and rec["suite_name"] == suite_pref:
+                return f"{DOCS}/{pages[key]}"
+    for rec in record_index:  # e.g. only the profile covered it
+        cf = rec["meta"]["couponflow"]
+        if cf["gate"] == gate and cf["table"] == table and partition in cf["partitions"]:
+            key = (rec["suite_name"], table, cf["label"])
+            if key in pages:
+                return f"{DOCS}/{pages[key]}"
+    return None
+
+
+def gate_rows(store: ObjectStore, run_date: date, record: dict[str, Any], pages: dict[tuple, str]) -> dict[str, Any]:
+    recs = record["validations"]
+    rows = []
+    for g in raw_gate_results(store, run_date):
+        rows.append({"gate": "raw", "table": g["table"], "partition": g["partition"], "status": _status(g["checks"]),
+                     "checks": len(g["checks"]), "problems": _problems(g["checks"]),
+                     "docs": _page_for(pages, recs, "raw", g["table"], g["partition"])})
+    for gate in ("marts", "campaign"):
+        for g in record["gates"].get(gate, {}).get("results", []):
+            rows.append({"gate": gate, "table": g["table"], "partition": g["partition"],
+                         "status": _status(g["checks"]), "checks": len(g["checks"]),
+                         "problems": _problems(g["checks"]),
+                         "docs": _page_for(pages, recs, gate, g["table"], g["partition"])})
+    raw = record["gates"].get("raw", {})
+    landed = []
+    for p in raw.get("problems", []):
+        landed.append({**p, "docs": _page_for(pages, recs, "raw", p["table"], p["partitions"][0])})
+    summary = {}
+    for gate in GATE_ORDER:
+        entry = record["gates"].get(gate, {})
+        statuses = [r["status"] for r in rows if r["gate"] == gate]
+        if gate == "raw":
+            statuses += [p["status"] for p in landed]
+        if not entry.get("ran") and not statuses:
+            summary[gate] = "not run"
+        else:
+            summary[gate] = "fail" if "fail" in statuses else ("warn" if "warn" in statuses else "pass")
+    if record.get("failed_gate") in summary:
+        summary[record["failed_gate"]] = "fail"
+    return {"summary": summary, "rows": rows, "landed": landed,
+            "partitions_gated": raw.get("partitions_gated", {})}
+
+
+def campaign_content(store: ObjectStore, settings: Settings, run_date: date) -> dict[str, Any] | None:
+    ds = manifest.read(store, dated_prefix("campaigns", run_date))
+    if ds is None:
+        return None
+    m = ds.manifest
+    summary = m.get("summary", {})
+    dec = _decisions(store, run_date)
+    candidates_hh = int(dec["household_id"].nunique()) if dec is not None and len(dec) else 0
+    control_hh = int(dec.loc[dec["status"] == "control", "household_id"].nunique()) if candidates_hh else 0
+    sends = int(summary.get("sends", 0))
+    explore = int(((dec["arm"] == "explore") & dec["chosen"]).sum()) if dec is not None and len(dec) else 0
+    budget = float(summary.get("budget") or m.get("policy", {}).get("budget_per_day") or 0)
+    cost = float(summary.get("expected_cost", 0))
+    return {
+        "campaigns": summary.get("campaigns", []),
+        "sends": sends, "candidates": int(summary.get("candidates", 0)),
+        "budget": budget, "expected_cost": cost,
+        "budget_used_share": cost / budget if budget else None,
+        "expected_redemptions": float(summary.get("expected_redemptions", 0)),
+        "control_households": control_hh, "candidate_households": candidates_hh,
+        "control_share": control_hh / candidates_hh if candidates_hh else None,
+        "control_share_setting": m.get("policy", {}).get("control_share"),
+        "explore_sends": explore, "explore_share": explore / sends if sends else None,
+        "note": summary.get("note", ""),
+        "model": m.get("model") or {},
+    }
+
+
+def build_report(
+    store: ObjectStore, settings: Settings, run_date: date, record: dict[str, Any], pages: dict[tuple, str],
 ) -> dict[str, Any]:
     """The report's content (deterministic: no times or run ids)."""
-    gate_rows = []
-    for g in gates:
-        failed = [c for c in g["checks"] if not c["success"] and c["severity"] != "warning"]
-        warned = [c for c in g["checks"] if not c["success"] and c["severity"] == "warning"]
-        gate_rows.append({
-            "gate": g["gate"], "table": g["table"], "partition": g["partition"],
-            "status": "fail" if failed else ("warn" if warned else "pass"),
-            "checks": len(g["checks"]),
-            "problems": [f"{c['check']} {c['column'] or ''}: {c['detail']}" for c in failed + warned],
-        })
+    gates = gate_rows(store, run_date, record, pages)
+    camp = campaign_content(store, settings, run_date)
+    warnings = len({(r["table"], p["check"], p["column"]) for r in gates["rows"] for p in r["problems"]
+                    if p["status"] == "warn"} | {(p["table"], p["check"], p["column"]) for p in gates["landed"]
+                                                 if p["status"] == "warn"})
+    failure = record.get("failure")
     if failure:
         verdict = "STOPPED: nothing was published for this date"
-    elif campaign is None:
-        verdict = "no campaign"
+    elif camp is None:
+        verdict = "no campaign was published for this date"
+    elif "fail" in gates["summary"].values():
+        verdict = "do not send: a gate failed"
+    elif camp["sends"] == 0:
+        verdict = "nothing to send: " + (camp["note"] or "no household was chosen")
     else:
-        verdict = "safe to send" if all(r["status"] != "fail" for r in gate_rows) else "do not send"
+        verdict = "safe to send" + (f" ({warnings} warnings from soft checks; see data quality)" if warnings else "")
     return {"run_date": run_date.isoformat(), "verdict": verdict, "failure": failure,
-            "gates": gate_rows, "campaign": campaign}
+            "failed_gate": record.get("failed_gate"), "gates": gates, "campaign": camp,
+            "data_docs": f"{DOCS}/index.html"}
 
 
-def render_html(report: dict[str, Any]) -> str:
+# -- plots (matplotlib, PNG, inlined) --------------------------------------------------------
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80, metadata={"Software": None})
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _figure(width: float = 6.4, height: float = 2.6):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height))
+    return fig, fig.add_subplot(1, 1, 1)
+
+
+def plots(store: ObjectStore, settings: Settings, run_date: date, report: dict[str, Any]) -> dict[str, str]:
+    """Base64 PNGs by title; a plot whose data do not exist is left out."""
+    out: dict[str, str] = {}
+    dec = _decisions(store, run_date)
+    if dec is not None and len(dec):
+        fig, ax = _figure()
+        groups = [("sent", dec[dec["chosen"]]), ("eligible, not chosen", dec[(dec["status"] == "eligible") & ~dec["chosen"]]),
+                  ("control / inactive", dec[dec["status"] != "eligible"])]
+        hi = max(float(dec["score"].max()), 1e-6)
+        for (name, g), color in zip(groups, ("#1f6f3f", "#9aa5b1", "#d08c2c")):
+            if len(g):
+                ax.hist(g["score"], bins=40, range=(0, hi), alpha=0.75, label=f"{name} ({len(g)})", color=color)
+        ax.set_xlabel("score: P(redeem)")
+        ax.set_ylabel("candidates")
+        ax.set_yscale("log")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        out["Score distribution"] = _png(fig)
+    camp = report.get("campaign")
+    if camp and camp["campaigns"]:
+        fig, ax = _figure(height=1.6)
+        left = 0.0
+        for i, c in enumerate(camp["campaigns"]):
+            ax.barh([0], [c["expected_cost"]], left=left, label=f"campaign {c['campaign_id']}",
+                    color=["#1f6f3f", "#3d8fb8", "#8a5fb0", "#c0604a"][i % 4])
+            left += c["expected_cost"]
+        ax.barh([0], [max(camp["budget"] - left, 0)], left=left, color="#e6e6e6", label="unused")
+        ax.axvline(camp["budget"], color="#b00020", linestyle="--", linewidth=1)
+        ax.set_yticks([])
+        ax.set_xlabel(f"expected cost of the sends vs the budget ({camp['budget']:.2f})", fontsize=9)
+        ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+        fig.tight_layout()
+        out["Budget use"] = _png(fig)
+    trend = redemption_trend(settings, run_date)
+    if trend is not None and len(trend):
+        fig, ax = _figure()
+        ax.plot(pd.to_datetime(trend["week"]), trend["redemptions"], color="#3d8fb8", marker=".", linewidth=1)
+        ax.set_ylabel("redemptions / week")
+        ax.set_title(f"coupon redemptions before {run_date.isoformat()}", fontsize=9)
+        fig.autofmt_xdate()
+        fig.tight_layout()
+        out["Redemption trend"] = _png(fig)
+    return out
+
+
+# -- HTML ------------------------------------------------------------------------------------
+
+_CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:1.5em 2em;color:#222;max-width:1100px}
+h1{font-size:1.5em;margin-bottom:.2em} h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:.4em 0} td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;
+text-align:left;vertical-align:top} th{background:#f4f4f4}
+.verdict{font-size:1.2em;padding:.5em .8em;border-radius:4px;display:inline-block}
+.v-ok{background:#e3f4e8;color:#176f2c} .v-bad{background:#fde7ea;color:#b00020} .v-none{background:#f0f0f0}
+.pass{color:#176f2c;font-weight:bold} .warn{color:#a06000;font-weight:bold} .fail{color:#b00020;font-weight:bold}
+.notrun{color:#777} .note{color:#555;font-size:12px} .failure{color:#b00020;font-weight:bold}
+dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px} dt{color:#555} dd{margin:0}
+img{display:block;margin:.3em 0 1em 0;border:1px solid #eee}
+"""
+
+
+def _fmt(v: Any, digits: int = 2) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.1f}%"
+
+
+def _link(href: str | None, text: str = "data docs") -> str:
+    return f"<a href='{html.escape(href)}'>{text}</a>" if href else ""
+
+
+def _model_html(model: dict[str, Any]) -> str:
     e = html.escape
+    if not model:
+        return "<p>No model is recorded for this date.</p>"
+    items = []
+    for key in sorted(model):
+        value = model[key]
+        if isinstance(value, dict):
+            shown = ", ".join(f"{e(str(k))} = {e(_fmt(v, 4))}" for k, v in sorted(value.items())) or "none yet"
+        else:
+            shown = e(_fmt(value, 4))
+        items.append(f"<dt>{e(str(key))}</dt><dd>{shown}</dd>")
+    return f"<dl>{''.join(items)}</dl>"
+
+
+def render_html(report: dict[str, Any], images: dict[str, str]) -> str:
+    e = html.escape
+    g = report["gates"]
+    verdict_cls = ("v-bad" if report["failure"] or report["verdict"].startswith("do not") else
+                   "v-ok" if report["verdict"].startswith(("safe", "nothing")) else "v-none")
+    failure = f"<p class='failure'>{e(report['failure'])}</p>" if report["failure"] else ""
+    status_cls = {"pass": "pass", "warn": "warn", "fail": "fail", "not run": "notrun"}
+    summary = "".join(
+        f"<tr><td>{gate}</td><td class='{status_cls[s]}'>{s.upper()}</td></tr>" for gate, s in g["summary"].items())
+
+    def problems(ps: list[dict[str, Any]]) -> str:
+        return "<br>".join(
+            f"<span class='{p['status']}'>{p['status']}</span> {e(p['check'])} {e(p['column'] or '')}: "
+            f"{e(p['detail'][:300])}<br><span class='note'>{e(p['note'][:400])}</span>" for p in ps)
+
     rows = "".join(
-        f"<tr class='{r['status']}'><td>{e(r['gate'])}</td><td>{e(r['table'])}</td><td>{e(r['partition'])}</td>"
-        f"<td>{r['status'].upper()}</td><td>{r['checks']}</td><td>{'<br>'.join(e(p[:300]) for p in r['problems'])}</td></tr>"
-        for r in report["gates"]
-    )
-    camp = report["campaign"] or {}
-    summary = camp.get("summary", {})
-    model = camp.get("model", {})
-    per = "".join(
-        f"<tr><td>{c['campaign_id']}</td><td>{e(c['campaign_type'])}</td><td>{c['planned_size']}</td>"
-        f"<td>{c['candidates']}</td><td>{c['eligible']}</td><td>{c['control']}</td><td>{c['sends']}</td>"
-        f"<td>{c['expected_redemptions']:.2f}</td><td>{c['expected_cost']:.2f}</td></tr>"
-        for c in summary.get("campaigns", [])
-    )
-    failure = f"<p class='fail'><b>{e(report['failure'])}</b></p>" if report["failure"] else ""
-    campaign_html = (
-        f"<p>Sends: <b>{summary.get('sends', 0)}</b> &middot; budget {summary.get('budget', 0):.2f}, "
-        f"expected cost {summary.get('expected_cost', 0):.2f} &middot; expected redemptions "
-        f"{summary.get('expected_redemptions', 0):.2f} &middot; households in control "
-        f"{summary.get('households_in_control', 0)}</p>"
-        f"<p>{e(summary.get('note', ''))}</p>"
-        "<table><tr><th>campaign</th><th>type</th><th>planned</th><th>candidates</th><th>eligible</th>"
-        f"<th>control</th><th>sends</th><th>exp. redemptions</th><th>exp. cost</th></tr>{per}</table>"
-        f"<h2>Model</h2><p>{e(model.get('version', '-'))} ({e(model.get('kind', ''))}): "
-        f"{e(model.get('description', ''))}{' &middot; cold start' if model.get('cold_start') else ''}</p>"
-        if camp else "<p>No campaign was published for this date.</p>"
-    )
+        f"<tr><td>{e(r['gate'])}</td><td>{e(r['table'])}</td><td>{e(r['partition'])}</td>"
+        f"<td class='{r['status']}'>{r['status'].upper()}</td><td>{r['checks']}</td>"
+        f"<td>{problems(r['problems'])}</td><td>{_link(r['docs'])}</td></tr>" for r in g["rows"])
+    landed = ""
+    if g["partitions_gated"] or g["landed"]:
+        gated = ", ".join(f"{e(t)} {n}" for t, n in g["partitions_gated"].items())
+        lrows = "".join(
+            f"<tr><td>{e(p['table'])}</td><td class='{p['status']}'>{p['status'].upper()}</td>"
+            f"<td>{e(p['check'])} {e(p['column'] or '')}</td><td>{p['count']}</td>"
+            f"<td>{e(', '.join(p['partitions']))}</td><td>{e(p['detail'][:200])}<br>"
+            f"<span class='note'>{e((p['reason'] or p['fix'])[:400])}</span></td><td>{_link(p['docs'])}</td></tr>"
+            for p in g["landed"])
+        landed = (f"<h3>Partitions gated by the run that landed this date's data</h3><p>{gated or 'none'}</p>"
+                  + ("<table><tr><th>table</th><th>status</th><th>check</th><th>partitions</th><th>dates</th>"
+                     f"<th>detail</th><th></th></tr>{lrows}</table>" if lrows else "<p>No problems.</p>"))
+
+    camp = report["campaign"]
+    if camp:
+        per = "".join(
+            f"<tr><td>{c['campaign_id']}</td><td>{e(str(c.get('campaign_type', '')))}</td><td>{c.get('planned_size', '')}</td>"
+            f"<td>{c.get('candidates', '')}</td><td>{c.get('eligible', '')}</td><td>{c.get('control', '')}</td>"
+            f"<td><b>{c['sends']}</b></td><td>{c['expected_redemptions']:.2f}</td><td>{c['expected_cost']:.2f}</td></tr>"
+            for c in camp["campaigns"])
+        explore = (_pct(camp["explore_share"]) + (" (the policy in use does not explore yet)"
+                                                  if not camp["explore_sends"] else ""))
+        campaign_html = (
+            f"<dl><dt>recipients</dt><dd><b>{camp['sends']}</b> of {camp['candidates']} candidate pairs</dd>"
+            f"<dt>budget used</dt><dd>{camp['expected_cost']:.2f} of {camp['budget']:.2f} "
+            f"({_pct(camp['budget_used_share'])})</dd>"
+            f"<dt>expected redemptions</dt><dd>{camp['expected_redemptions']:.2f}</dd>"
+            f"<dt>expected cost</dt><dd>{camp['expected_cost']:.2f}</dd>"
+            f"<dt>control group</dt><dd>{camp['control_households']} of {camp['candidate_households']} candidate "
+            f"households ({_pct(camp['control_share'])}; setting {_pct(camp['control_share_setting'])})</dd>"
+            f"<dt>exploration</dt><dd>{explore}</dd></dl>"
+            + (f"<p>{e(camp['note'])}</p>" if camp["note"] else "")
+            + ("<table><tr><th>campaign</th><th>type</th><th>planned</th><th>candidates</th><th>eligible</th>"
+               f"<th>control</th><th>sends</th><th>exp. redemptions</th><th>exp. cost</th></tr>{per}</table>"
+               if per else "")
+        )
+        model_html = _model_html(camp["model"])
+    else:
+        campaign_html = "<p>No campaign was published for this date.</p>"
+        model_html = "<p>No campaign, so no model, for this date.</p>"
+    imgs = "".join(f"<h3>{e(t)}</h3><img alt='{e(t)}' src='data:image/png;base64,{b}'>" for t, b in images.items())
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>couponflow {report['run_date']}</title>
-<style>body{{font-family:sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}}
-.pass td:nth-child(4){{color:#176f2c}} .warn td:nth-child(4){{color:#a06000}} .fail,.fail td:nth-child(4){{color:#b00020}}</style>
+<style>{_CSS}</style>
 </head><body>
 <h1>couponflow &middot; run date {report['run_date']}</h1>
-<p>Verdict: <b>{e(report['verdict'])}</b></p>{failure}
+<p class="verdict {verdict_cls}">{e(report['verdict'])}</p>{failure}
+<h2>Gates</h2>
+<table><tr><th>gate</th><th>status</th></tr>{summary}</table>
+<p>{_link(report['data_docs'], 'Great Expectations Data Docs of this run')}</p>
 <h2>Campaign</h2>{campaign_html}
+<h2>Model</h2>{model_html}
+<h2>Plots</h2>{imgs or '<p>No data to plot for this date.</p>'}
 <h2>Data quality</h2>
-<table><tr><th>gate</th><th>table</th><th>partition</th><th>status</th><th>checks</th><th>problems</th></tr>{rows}</table>
+<table><tr><th>gate</th><th>table</th><th>partition</th><th>status</th><th>checks</th><th>problems</th><th></th></tr>{rows}</table>
+{landed}
 </body></html>
 """
 
 
-def publish_report(store: ObjectStore, report: dict[str, Any]) -> manifest.Dataset:
-    """Reports are derived, so a rebuilt report replaces the previous one."""
-    day = date.fromisoformat(report["run_date"])
+# -- writing it --------------------------------------------------------------------------------
+
+def write_report(
+    settings: Settings,
+    store: ObjectStore,
+    run_date: date,
+    ran: dict[str, list[GateResult]] | None = None,
+    failure: str | None = None,
+    failed_gate: str | None = None,
+    *,
+    reuse: bool = False,
+) -> manifest.Dataset:
+    """Build the Data Docs and the page of ``run_date`` and publish both (reports are derived,
+    so a rebuilt report replaces the previous one). With ``reuse`` an existing report of a run
+    that did not stop is kept as it is (a re-run that reuses the published campaign)."""
+    from expectations.docs import build_data_docs, publish_data_docs
+
+    prefix = dated_prefix("reports", run_date)
+    previous = load_gate_record(store, run_date)
+    if reuse and ran is None and failure is None and previous is not None and not previous.get("failure"):
+        existing = manifest.read(store, prefix)
+        if existing is not None and manifest.read(store, f"{prefix}/{DOCS}") is not None:
+            return existing
+    record = gate_record(run_date, ran, failure, failed_gate, previous)
+    docs_dir = settings.work_dir / DOCS / f"date={run_date.isoformat()}"
+    pages = build_data_docs(record["validations"], docs_dir, run_date)
+    publish_data_docs(store, f"{prefix}/{DOCS}", docs_dir, run_date)
+    content = build_report(store, settings, run_date, record, pages)
+    page = render_html(content, plots(store, settings, run_date, content))
     return manifest.publish(
-        store, dated_prefix("reports", day),
-        {INDEX: render_html(report).encode(), DATA: manifest.to_json_bytes(report)},
-        {"kind": "report", "run_date": report["run_date"]}, force=True,
+        store, prefix,
+        {INDEX: page.encode(), DATA: manifest.to_json_bytes(content), GATES: manifest.to_json_bytes(record)},
+        {"kind": "report", "run_date": run_date.isoformat()}, force=True,
     )

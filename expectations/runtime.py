@@ -3,7 +3,13 @@
 One ephemeral GX context per process; a suite is registered once under its name and validated
 as a whole-DataFrame batch (``batch_parameters={"dataframe": df}``), the path that works on
 GX 1.24 (the SQLAlchemy/DuckDB path has open bugs, see DESIGN.md). An expectation whose
-``meta["severity"]`` is ``"warning"`` is a soft check: it is reported but does not fail the gate.
+``meta["severity"]`` is ``"warning"`` is a soft check: it is reported with its
+``meta["reason"]`` but does not fail the gate; any other failing expectation is a hard check
+whose ``meta["fix"]`` says what to do.
+
+Every gate keeps, beside its own compact results, the GX validation results that produced them
+(``GateResult.validations``, normalised JSON without times or random ids) so that the run's
+Data Docs can be built from them (``expectations/docs.py``) and rebuilt later from the lake.
 """
 
 from __future__ import annotations
@@ -11,11 +17,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import pandas as pd
 
 WARNING = "warning"
+ERROR = "error"
 
 
 @dataclass(frozen=True)
@@ -26,14 +33,21 @@ class CheckResult:
     severity: str  # "error" | "warning"
     detail: str
     fix: str = ""
+    reason: str = ""  # soft checks: why the real data legitimately trips it
+
+    @property
+    def status(self) -> str:
+        return "pass" if self.success else ("warn" if self.severity == WARNING else "fail")
 
 
 @dataclass
 class GateResult:
-    gate: str
+    gate: str  # raw | marts | campaign
     table: str
-    partition: str  # a date, "snapshot", or "batch"
+    partition: str  # a date, "snapshot", "batch" or a date range "A..B"
     checks: list[CheckResult] = field(default_factory=list)
+    # normalised GX validation results behind ``checks`` (for Data Docs); not part of to_dict()
+    validations: list[dict[str, Any]] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def success(self) -> bool:
@@ -46,6 +60,10 @@ class GateResult:
     @property
     def warnings(self) -> list[CheckResult]:
         return [c for c in self.checks if not c.success and c.severity == WARNING]
+
+    @property
+    def status(self) -> str:
+        return "fail" if self.failures else ("warn" if self.warnings else "pass")
 
     def one_line(self) -> str:
         """What failed and how to fix it, in one line (for the CLI and the run record)."""
@@ -65,6 +83,45 @@ class GateResult:
             "success": self.success,
             "checks": [c.__dict__ for c in self.checks],
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "GateResult":
+        checks = [CheckResult(**{k: v for k, v in c.items() if k in CheckResult.__dataclass_fields__})
+                  for c in d["checks"]]
+        return cls(d["gate"], d["table"], d["partition"], checks)
+
+
+@dataclass
+class GateRun:
+    """Results of one gate plus the data each table was validated on (quarantined on failure)."""
+
+    results: list[GateResult]
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def success(self) -> bool:
+        return all(r.success for r in self.results)
+
+    @property
+    def failures(self) -> list[GateResult]:
+        return [r for r in self.results if not r.success]
+
+
+class GateFailed(RuntimeError):
+    """A gate rejected data; ``results`` holds the failing validations. The message is one line:
+    the gate, the table and column, the date, the check and the fix."""
+
+    def __init__(self, results: list[GateResult], all_results: list[GateResult] | None = None):
+        self.results = results
+        self.all_results = all_results if all_results is not None else results  # passes included
+        super().__init__(results[0].one_line())
+
+    def __reduce__(self):  # picklable although __init__ takes results, not the message
+        return (GateFailed, (self.results, self.all_results))
+
+    @property
+    def gate(self) -> str:
+        return self.results[0].gate
 
 
 @lru_cache(maxsize=1)
@@ -96,10 +153,33 @@ def _validation_definition(suite_name: str, build: Callable[[], list]):
     return _DEFINITIONS[suite_name]
 
 
-def validate(suite_name: str, build: Callable[[], list], df: pd.DataFrame) -> list[CheckResult]:
-    """Validate ``df`` with the suite that ``build`` returns; one CheckResult per expectation."""
+@dataclass
+class Validation:
+    """The outcome of one suite on one DataFrame: compact checks plus GX's own result."""
+
+    checks: list[CheckResult]
+    result: Any  # great_expectations ExpectationSuiteValidationResult
+
+    def record(self, gate: str, table: str, label: str, partitions: Iterable[str]) -> dict[str, Any]:
+        return gx_record(self.result, gate, table, label, partitions)
+
+
+def run_suite(
+    suite_name: str, build: Callable[[], list], df: pd.DataFrame, *, index_columns: list[str] | None = None,
+) -> Validation:
+    """Validate ``df`` with the suite that ``build`` returns.
+
+    With ``index_columns``, a frame that fails is validated again in GX's COMPLETE result format,
+    which returns, for each failing row-level expectation, the values of those columns on the
+    unexpected rows: gates use it to say which partition or run date a failure belongs to.
+    """
     vd = _validation_definition(suite_name, build)
     res = vd.run(batch_parameters={"dataframe": df}, result_format={"result_format": "SUMMARY"})
+    if index_columns and not res.success:
+        # only a failing frame pays for COMPLETE (about 5x slower on 50k rows)
+        res = vd.run(batch_parameters={"dataframe": df}, result_format={
+            "result_format": "COMPLETE", "unexpected_index_column_names": index_columns,
+            "partial_unexpected_count": 20, "return_unexpected_index_query": False})
     out = []
     for r in res.results:
         cfg = r.expectation_config
@@ -109,12 +189,24 @@ def validate(suite_name: str, build: Callable[[], list], df: pd.DataFrame) -> li
                 check=cfg.type,
                 column=cfg.kwargs.get("column") or _columns(cfg.kwargs),
                 success=bool(r.success),
-                severity=meta.get("severity", "error"),
-                detail=_detail(r),
+                severity=meta.get("severity", ERROR),
+                detail=_detail(r, index_columns),
                 fix=meta.get("fix", "") if not r.success else "",
+                reason=meta.get("reason", "") if not r.success else "",
             )
         )
-    return out
+    return Validation(out, res)
+
+
+def validate(suite_name: str, build: Callable[[], list], df: pd.DataFrame) -> list[CheckResult]:
+    """Validate ``df`` with the suite that ``build`` returns; one CheckResult per expectation."""
+    return run_suite(suite_name, build, df).checks
+
+
+def unexpected_index(result, column: str) -> list[Any]:
+    """The ``column`` values of the unexpected rows of one expectation result (COMPLETE format)."""
+    rows = (result.result or {}).get("unexpected_index_list") or []
+    return [row.get(column) for row in rows if isinstance(row, dict)]
 
 
 def _columns(kwargs: dict[str, Any]) -> str | None:
@@ -122,7 +214,22 @@ def _columns(kwargs: dict[str, Any]) -> str | None:
     return ",".join(cols) if cols else None
 
 
-def _detail(r) -> str:
+def _short(value: Any) -> Any:
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict)):
+        try:
+            value = value.item()  # numpy scalars print as plain numbers
+        except (ValueError, TypeError, AttributeError):
+            pass
+    if isinstance(value, dict):
+        return {k: _short(v) for k, v in value.items()}
+    if isinstance(value, float):
+        return round(value, 6)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10]
+    return value
+
+
+def _detail(r, index_columns: list[str] | None = None) -> str:
     exc = r.exception_info or {}
     if exc.get("raised_exception"):
         return f"could not be evaluated: {exc.get('exception_message')}"
@@ -130,8 +237,50 @@ def _detail(r) -> str:
     if r.success:
         return "ok"
     if res.get("unexpected_count") is not None:
-        sample = res.get("partial_unexpected_list") or []
-        return f"{res['unexpected_count']} unexpected values, e.g. {sample[:3]}"
+        sample = [_short(v) for v in (res.get("partial_unexpected_list") or [])[:3]]
+        where = ""
+        if index_columns:
+            seen: list[str] = []
+            for row in res.get("partial_unexpected_index_list") or []:
+                label = ", ".join(f"{c}={_short(row.get(c))}" for c in index_columns if c in row)
+                if label and label not in seen:
+                    seen.append(label)
+            where = f" at {'; '.join(seen[:3])}" if seen else ""
+        return f"{res['unexpected_count']} unexpected values, e.g. {sample}{where}"
     if "observed_value" in res:
         return f"observed {res['observed_value']}"
     return "failed"
+
+
+# -- GX results as plain, deterministic JSON (for Data Docs) ---------------------------------
+
+_DROP_META = ("batch_markers", "validation_id", "checkpoint_id", "validation_time", "run_id")
+
+
+_MAX_LISTED = 50  # unexpected values kept per expectation in a record
+
+
+def _drop_ids(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: (_drop_ids(v)[:_MAX_LISTED] if k in ("unexpected_list", "unexpected_index_list")
+                    and isinstance(v, list) else _drop_ids(v))
+                for k, v in obj.items() if k not in ("id", "unexpected_index_query")}
+    if isinstance(obj, list):
+        return [_drop_ids(v) for v in obj]
+    return obj
+
+
+def gx_record(result, gate: str, table: str, label: str, partitions: Iterable[str]) -> dict[str, Any]:
+    """A GX validation result as JSON without times or random ids, tagged with what it covered.
+
+    The same data validated by the same code gives the same record, so a report that lists
+    records is byte-identical on a re-run.
+    """
+    import json
+
+    d = json.loads(json.dumps(result.to_json_dict(), default=str))
+    d = _drop_ids(d)
+    d["meta"] = {k: v for k, v in (d.get("meta") or {}).items() if k not in _DROP_META}
+    d["meta"]["couponflow"] = {"gate": gate, "table": table, "label": label,
+                               "partitions": sorted(set(partitions))}
+    return d

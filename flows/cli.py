@@ -192,3 +192,26 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@app.command()
+def report(
+    date_: str = typer.Option(..., "--date", help="Run date D (YYYY-MM-DD) whose report to rebuild"),
+) -> None:
+    """Rebuild one day's operators' report and its Data Docs from the lake (no gate is re-run)."""
+    import json
+
+    settings = _settings()
+    run_date = _parse_date(date_, "--date")
+    from couponflow import report as reports
+    from couponflow.storage import open_store
+
+    store = open_store(settings)
+    try:
+        ds = reports.write_report(settings, store, run_date)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    content = json.loads(store.get(ds.key(reports.DATA)))
+    typer.echo(f"run date {run_date}: {content['verdict']}")
+    typer.echo(f"report:    {_where(store, ds.key(reports.INDEX))}")
+    typer.echo(f"data docs: {_where(store, ds.key(reports.DOCS + '/index.html'))}")

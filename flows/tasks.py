@@ -15,6 +15,10 @@ from couponflow.ingest import LandingReport, land_through
 from couponflow.sources import get_source
 from couponflow.storage import open_store
 from couponflow.warehouse import expose_lake, run_dbt
+from expectations.campaign_gate import check_campaign
+from expectations.marts_gate import check_marts
+from expectations.quarantine import enforce
+from expectations.runtime import GateResult
 from models.registry import Registry
 from models.scoring import load_scorer
 
@@ -84,15 +88,38 @@ def publish(settings: Settings, decision: campaign.CampaignDecision, force: bool
     return ds.prefix
 
 
+@task(name="gate-marts", cache_policy=NONE)
+def gate_marts(settings: Settings, run_dates: list[date]) -> list[GateResult]:
+    """The marts gate for the run dates; a failure is quarantined and stops the run (GateFailed)."""
+    run = enforce(open_store(settings), check_marts(settings, run_dates), max(run_dates))
+    _log_gate(run.results)
+    return run.results
+
+
+@task(name="gate-campaign", cache_policy=NONE)
+def gate_campaign(settings: Settings, decision: campaign.CampaignDecision) -> list[GateResult]:
+    """The campaign gate before publishing; a failure is quarantined and stops the run (GateFailed)."""
+    run = enforce(open_store(settings), check_campaign(decision, settings), decision.run_date)
+    _log_gate(run.results)
+    return run.results
+
+
+def _log_gate(results: list[GateResult]) -> None:
+    logger = get_run_logger()
+    for r in results:
+        for c in r.warnings:
+            logger.warning("%s gate warning on %s %s: %s %s: %s", r.gate, r.table, r.partition, c.check,
+                           c.column or "", c.detail)
+
+
 @task(name="report", cache_policy=NONE)
-def write_report(settings: Settings, run_date: date, failure: str | None = None) -> str:
-    store = open_store(settings)
-    published = campaign.published_campaign(store, run_date)
-    content = report.build_report(
-        run_date, report.raw_gate_results(store, run_date),
-        published.manifest if published else None, failure,
-    )
-    return report.publish_report(store, content).prefix
+def write_report(
+    settings: Settings, run_date: date, ran: dict[str, list[GateResult]] | None = None,
+    failure: str | None = None, failed_gate: str | None = None, reuse: bool = False,
+) -> str:
+    """The operators' page and the run's Data Docs under reports/date=D/."""
+    return report.write_report(settings, open_store(settings), run_date, ran, failure, failed_gate,
+                               reuse=reuse).prefix
 
 
 def day_before(d: date) -> date:

@@ -1,0 +1,203 @@
+"""The campaign gate: before publishing, the day's decision obeys the policy it claims.
+
+``check_campaign(decision, settings)`` validates a ``couponflow.campaign.CampaignDecision`` (its
+sends, its decision log and its summary) with GX suites on small DataFrames derived from it:
+
+* ``sends``: every recipient is in the decision log as chosen and ``eligible``; no recipient is
+  in the control group (recomputed here from the salted hash, independently of the log); one
+  row per (household, campaign); propensities in (0, 1]; scores in [0, 1]; costs > 0; a known arm;
+* ``households``: no household gets more campaigns on the day than its per-day cap;
+* ``campaigns``: sends per campaign within its head-count cap (planned size); sends, expected
+  cost and expected redemptions per campaign equal the summary's;
+* ``totals``: expected cost within the budget; totals equal the summary's; the decision log holds
+  every candidate once.
+
+The checks are a list of ``CampaignCheck`` (a table name, a frame builder, a suite builder):
+later work (contact caps over past sends, do-not-contact lists, exploration) appends its own
+with ``register``, and the daily flow runs them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from couponflow.config import Settings
+from expectations.runtime import GateResult, GateRun, run_suite
+
+GATE = "campaign"
+TOL = 1e-6  # the summary rounds money to 6 decimals
+ARMS = ["exploit", "explore"]
+
+
+@dataclass(frozen=True)
+class CampaignCheck:
+    table: str
+    frame: Callable[[Any, Settings], pd.DataFrame]  # (CampaignDecision, Settings) -> frame
+    suite: Callable[[], list]
+    index_columns: tuple[str, ...] = ()
+
+
+# -- frames --------------------------------------------------------------------------------
+
+def sends_frame(decision, settings: Settings) -> pd.DataFrame:
+    from models.eligibility import in_control_group
+
+    sends = decision.sends.reset_index(drop=True)
+    log = decision.decisions[["household_id", "campaign_id", "status", "chosen"]].rename(
+        columns={"status": "logged_status", "chosen": "logged_chosen"})
+    log = log.drop_duplicates(["household_id", "campaign_id"])
+    out = sends.merge(log, on=["household_id", "campaign_id"], how="left")
+    hh = out["household_id"].to_numpy()
+    out["in_control_group"] = (in_control_group(hh, settings.control_share, settings.control_salt)
+                               if len(out) else np.zeros(0, dtype=bool))
+    return out
+
+
+def households_frame(decision, settings: Settings) -> pd.DataFrame:
+    counts = decision.sends.groupby("household_id").size().rename("sends").reset_index()
+    counts["cap"] = settings.max_campaigns_per_household_per_day
+    return counts.astype({"household_id": "int64", "sends": "int64", "cap": "int64"})
+
+
+def campaigns_frame(decision, settings: Settings) -> pd.DataFrame:
+    summary = pd.DataFrame(decision.summary.get("campaigns") or [],
+                           columns=["campaign_id", "planned_size", "sends", "expected_cost", "expected_redemptions"])
+    summary = summary.rename(columns={"sends": "summary_sends", "expected_cost": "summary_cost",
+                                      "expected_redemptions": "summary_redemptions"})
+    summary = summary.astype({"campaign_id": "int64", "planned_size": "float64"})
+    s = decision.sends
+    actual = s.groupby("campaign_id").agg(sends=("household_id", "size"), cost=("expected_cost", "sum"),
+                                          redemptions=("score", "sum")).reset_index()
+    actual = actual.astype({"campaign_id": "int64"})
+    out = summary.merge(actual, on="campaign_id", how="outer")
+    out["in_summary"] = out["summary_sends"].notna()
+    for col in ("sends", "cost", "redemptions", "summary_sends", "summary_cost", "summary_redemptions"):
+        out[col] = out[col].astype("float64").fillna(0.0)
+    out["cost_gap"] = (out["cost"] - out["summary_cost"]).abs()
+    out["redemptions_gap"] = (out["redemptions"] - out["summary_redemptions"]).abs()
+    return out.sort_values("campaign_id").reset_index(drop=True)
+
+
+def totals_frame(decision, settings: Settings) -> pd.DataFrame:
+    s, d, summ = decision.sends, decision.decisions, decision.summary
+    cost = float(s["expected_cost"].sum())
+    keys = d[["household_id", "campaign_id"]]
+    return pd.DataFrame([{
+        "sends": len(s),
+        "summary_sends": int(summ.get("sends", -1)),
+        "chosen_in_log": int(d["chosen"].sum()),
+        "expected_cost": cost,
+        "budget": float(settings.budget_per_day),
+        "budget_left": float(settings.budget_per_day) - cost,
+        "summary_budget": float(summ.get("budget", np.nan)),
+        "cost_gap": abs(cost - float(summ.get("expected_cost", np.nan))),
+        "redemptions_gap": abs(float(s["score"].sum()) - float(summ.get("expected_redemptions", np.nan))),
+        "candidates": len(d),
+        "summary_candidates": int(summ.get("candidates", -1)),
+        "duplicate_candidates": int(keys.duplicated().sum()),
+    }])
+
+
+# -- suites --------------------------------------------------------------------------------
+
+def sends_suite() -> list:
+    import great_expectations as gx
+
+    E = gx.expectations
+    bug = "the allocation sent a pair it must not: do not publish; check models/ and couponflow/campaign.py"
+    return [
+        E.ExpectColumnValuesToBeInSet(column="logged_status", value_set=["eligible"], meta={
+            "fix": f"every recipient must be eligible in the decision log ({bug})"}),
+        E.ExpectColumnValuesToNotBeNull(column="logged_status", meta={
+            "fix": "a recipient is missing from the decision log: publish sends and decisions from the same decision"}),
+        E.ExpectColumnValuesToBeInSet(column="logged_chosen", value_set=[True], meta={
+            "fix": "a recipient is not marked chosen in the decision log: sends and log disagree"}),
+        E.ExpectColumnValuesToBeInSet(column="in_control_group", value_set=[False], meta={
+            "fix": f"a control-group household would be contacted ({bug})"}),
+        E.ExpectCompoundColumnsToBeUnique(column_list=["household_id", "campaign_id"], meta={
+            "fix": "a household would receive the same campaign twice"}),
+        E.ExpectColumnValuesToBeBetween(column="propensity", min_value=0, max_value=1, strict_min=True, meta={
+            "fix": "a sent pair must have a logged propensity in (0, 1] for off-policy learning"}),
+        E.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=1, meta={
+            "fix": "scores are probabilities: check the model's output"}),
+        E.ExpectColumnValuesToBeBetween(column="expected_cost", min_value=0, strict_min=True, meta={
+            "fix": "an expected cost must be > 0 (p x discount + contact cost)"}),
+        E.ExpectColumnValuesToBeInSet(column="arm", value_set=ARMS, meta={
+            "fix": f"a send's arm must be one of {ARMS}"}),
+    ]
+
+
+def households_suite() -> list:
+    import great_expectations as gx
+
+    E = gx.expectations
+    return [E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="cap", column_B="sends", or_equal=True, meta={
+        "fix": "a household would get more campaigns on the day than "
+               "COUPONFLOW_MAX_CAMPAIGNS_PER_HOUSEHOLD_PER_DAY allows"})]
+
+
+def campaigns_suite() -> list:
+    import great_expectations as gx
+
+    E = gx.expectations
+    fix = {"fix": "the manifest's summary must describe the sends it publishes: recompute the summary"}
+    return [
+        E.ExpectColumnValuesToBeInSet(column="in_summary", value_set=[True], meta={
+            "fix": "a campaign is sent but missing from the summary"}),
+        E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="planned_size", column_B="sends", or_equal=True, meta={
+            "fix": "a campaign would be sent to more households than its head-count cap (planned size)"}),
+        E.ExpectColumnPairValuesToBeEqual(column_A="sends", column_B="summary_sends", meta=fix),
+        E.ExpectColumnValuesToBeBetween(column="cost_gap", max_value=TOL, meta=fix),
+        E.ExpectColumnValuesToBeBetween(column="redemptions_gap", max_value=TOL, meta=fix),
+    ]
+
+
+def totals_suite() -> list:
+    import great_expectations as gx
+
+    E = gx.expectations
+    fix = {"fix": "the manifest's summary must describe the sends it publishes: recompute the summary"}
+    return [
+        E.ExpectColumnValuesToBeBetween(column="budget_left", min_value=-TOL, meta={
+            "fix": "the sends' expected cost exceeds COUPONFLOW_BUDGET_PER_DAY: the allocation broke the budget"}),
+        E.ExpectColumnPairValuesToBeEqual(column_A="budget", column_B="summary_budget", meta={
+            "fix": "the summary's budget is not the configured COUPONFLOW_BUDGET_PER_DAY"}),
+        E.ExpectColumnPairValuesToBeEqual(column_A="sends", column_B="summary_sends", meta=fix),
+        E.ExpectColumnPairValuesToBeEqual(column_A="sends", column_B="chosen_in_log", meta={
+            "fix": "sends and the decision log's chosen rows disagree"}),
+        E.ExpectColumnValuesToBeBetween(column="cost_gap", max_value=TOL, meta=fix),
+        E.ExpectColumnValuesToBeBetween(column="redemptions_gap", max_value=TOL, meta=fix),
+        E.ExpectColumnPairValuesToBeEqual(column_A="candidates", column_B="summary_candidates", meta=fix),
+        E.ExpectColumnValuesToBeBetween(column="duplicate_candidates", max_value=0, meta={
+            "fix": "the decision log must hold each candidate pair once"}),
+    ]
+
+
+CHECKS: list[CampaignCheck] = [
+    CampaignCheck("sends", sends_frame, sends_suite, ("household_id", "campaign_id")),
+    CampaignCheck("households", households_frame, households_suite, ("household_id",)),
+    CampaignCheck("campaigns", campaigns_frame, campaigns_suite, ("campaign_id",)),
+    CampaignCheck("totals", totals_frame, totals_suite),
+]
+
+
+def register(check: CampaignCheck) -> None:
+    """Add a check (e.g. contact caps over past sends) to every later campaign gate."""
+    if all(c.table != check.table for c in CHECKS):
+        CHECKS.append(check)
+
+
+def check_campaign(decision, settings: Settings) -> GateRun:
+    """Validate one day's decision; the GateRun's frames are what gets quarantined on failure."""
+    label = decision.run_date.isoformat()
+    results, frames = [], {}
+    for chk in CHECKS:
+        frame = chk.frame(decision, settings)
+        v = run_suite(f"campaign.{chk.table}", chk.suite, frame, index_columns=list(chk.index_columns) or None)
+        results.append(GateResult(GATE, chk.table, label, v.checks, [v.record(GATE, chk.table, label, [label])]))
+        frames[chk.table] = frame
+    return GateRun(results, frames)
