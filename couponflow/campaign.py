@@ -20,7 +20,7 @@ from couponflow.config import Settings
 from couponflow.contract import dated_prefix
 from couponflow.storage import ObjectStore
 from couponflow.warehouse import query_df
-from models.allocation import AllocationProblem, greedy_allocate
+from models.allocation import AllocationProblem, solve
 from models.eligibility import ELIGIBLE, eligibility
 from models.scoring import Scorer
 
@@ -92,12 +92,12 @@ def decide(settings: Settings, run_date: date, candidates: pd.DataFrame, scorer:
     eligible = status == ELIGIBLE
     caps = {int(k): int(v) for k, v in c.groupby("campaign_id")["planned_size"].first().items()}
     chosen = np.zeros(len(c), dtype=bool)
-    chosen[eligible] = greedy_allocate(AllocationProblem(
+    chosen[eligible] = solve(AllocationProblem(
         household_id=c["household_id"].to_numpy()[eligible],
         campaign_id=c["campaign_id"].to_numpy()[eligible],
         value=score[eligible], cost=cost[eligible], budget=settings.budget_per_day,
         campaign_cap=caps, max_per_household=settings.max_campaigns_per_household_per_day,
-    ))
+    )).chosen
     arm = np.where(chosen, EXPLOIT, np.where(eligible, NOT_CHOSEN, status))
     decisions = pd.DataFrame({
         "run_date": pd.Series([run_date] * len(c), dtype="object"),

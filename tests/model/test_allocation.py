@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from models.allocation import AllocationProblem, greedy_allocate
+from models.allocation import AllocationProblem, solve
+from models.lp_reference import integer_optimum, lp_optimum
 from models.champion_v0 import smoothed_redemption_rate
 from models.eligibility import CONTROL, ELIGIBLE, INACTIVE, control_bucket, eligibility, in_control_group
 
@@ -25,22 +26,46 @@ def problems(draw):
 @settings(max_examples=200, deadline=None)
 @given(problems())
 def test_constraints_always_hold(p):
-    chosen = greedy_allocate(p)
+    sol = solve(p)
+    chosen = sol.chosen
     assert p.cost[chosen].sum() <= p.budget + 1e-9
     for c, cap in p.campaign_cap.items():
         assert (p.campaign_id[chosen] == c).sum() <= cap
     _, counts = np.unique(p.household_id[chosen], return_counts=True)
     assert (counts <= p.max_per_household).all()
+    assert sol.value <= sol.bound + 1e-9
 
 
-def test_greedy_prefers_value_per_cost_and_is_deterministic():
+def _random_instance(n_households: int, n_campaigns: int, seed: int, k: int = 1) -> AllocationProblem:
+    rng = np.random.default_rng(seed)
+    hh = np.repeat(np.arange(n_households), n_campaigns)
+    camp = np.tile(np.arange(n_campaigns), n_households)
+    keep = rng.random(len(hh)) < 0.8  # not every household is a candidate of every campaign
+    value = rng.beta(1, 8, len(hh))
+    cost = value * rng.uniform(0.5, 2.0, len(hh)) + 0.1
+    caps = {j: int(rng.integers(n_households // 10, n_households // 3)) for j in range(n_campaigns)}
+    budget = float(rng.uniform(0.1, 0.4)) * n_households * 0.2
+    return AllocationProblem(hh[keep], camp[keep], value[keep], cost[keep], budget, caps, k)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_solver_matches_highs_on_small_instances(seed):
+    p = _random_instance(150 + 40 * seed, 3 + seed % 4, seed, k=1 + seed % 2)
+    sol = solve(p)
+    lp, best = lp_optimum(p), integer_optimum(p)
+    assert sol.bound >= lp - 1e-6          # the dual bound is a true upper bound
+    assert sol.value <= best + 1e-9        # a feasible choice never beats the integer optimum
+    assert sol.value >= 0.98 * best        # and it comes within 2% of it
+
+
+def test_solver_prefers_value_per_cost_and_is_deterministic():
     p = AllocationProblem(
         household_id=np.array([1, 2, 3, 4]), campaign_id=np.array([9, 9, 9, 9]),
         value=np.array([0.1, 0.5, 0.5, 0.4]), cost=np.array([1.0, 1.0, 1.0, 1.0]),
         budget=2.0, campaign_cap={9: 10},
     )
-    assert greedy_allocate(p).tolist() == [False, True, True, False]
-    assert greedy_allocate(p).tolist() == greedy_allocate(p).tolist()
+    assert solve(p).chosen.tolist() == [False, True, True, False]
+    assert solve(p).chosen.tolist() == solve(p).chosen.tolist()
 
 
 def test_bad_costs_are_refused():
