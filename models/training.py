@@ -35,7 +35,7 @@ class TrainConfig:
     hidden: tuple[int, ...] = (64, 32)
     emb_dim: int = 4
     dropout: float = 0.1
-    lr: float | None = None  # None: 0.03 for the logistic regression, 0.003 for the networks
+    lr: float | None = None  # None: 0.001 for the logistic regression, 0.003 for the networks
     weight_decay: float = 1e-4
     batch_size: int = 256
     max_epochs: int = 200
@@ -157,7 +157,7 @@ def train(examples: pd.DataFrame, config: TrainConfig = TrainConfig(),
     n_pos = float(y.sum())
     pos_weight = torch.tensor(np.sqrt((len(y) - n_pos) / max(n_pos, 1.0)), dtype=torch.float32, device=device)
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
-    lr = config.lr or (0.03 if config.family == "logistic" else 0.003)
+    lr = config.lr or (0.001 if config.family == "logistic" else 0.003)
     opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=config.weight_decay)
     gen = torch.Generator().manual_seed(config.seed)  # batch order, on the CPU for every device
     drop_gen = torch.Generator().manual_seed(config.seed + 1)  # dropout masks, likewise
