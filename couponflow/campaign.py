@@ -20,7 +20,7 @@ from couponflow.config import Settings
 from couponflow.contract import dated_prefix
 from couponflow.storage import ObjectStore
 from couponflow.warehouse import query_df
-from models.allocation import AllocationProblem, solve
+from models.policy import HOLDOUT, PolicyConfig, decide_arms, seed_for
 from models.eligibility import ELIGIBLE, eligibility
 from models.scoring import Scorer
 
@@ -35,11 +35,11 @@ DECISIONS_SCHEMA = pa.schema([
     ("run_date", pa.date32()), ("household_id", pa.int64()), ("campaign_id", pa.int64()),
     ("campaign_type", pa.string()), ("status", pa.string()), ("score", pa.float64()),
     ("expected_cost", pa.float64()), ("chosen", pa.bool_()), ("arm", pa.string()),
-    ("propensity", pa.float64()),
+    ("p_selected", pa.float64()), ("propensity", pa.float64()),
 ])
-
-# the arms of the decision log; sends carry only exploit (and, later, explore)
-EXPLOIT, NOT_CHOSEN = "exploit", "not_chosen"
+# decision log: chosen = sent; arm = exploit | explore (sent), holdout (selected, held back as
+# the campaign's control), not_chosen (eligible), or the eligibility status (control, inactive);
+# propensity = the logging policy's probability of sending the pair, p_selected = of selecting it
 
 
 @dataclass
@@ -62,6 +62,9 @@ def policy_settings(settings: Settings) -> dict[str, Any]:
         "control_share": settings.control_share,
         "control_salt": settings.control_salt,
         "prior_strength": settings.prior_strength,
+        "explore_share": settings.explore_share,
+        "holdout_share": settings.holdout_share,
+        "policy_salt": settings.policy_salt,
     }
 
 
@@ -91,14 +94,21 @@ def decide(settings: Settings, run_date: date, candidates: pd.DataFrame, scorer:
     cost = score * discount + settings.contact_cost
     eligible = status == ELIGIBLE
     caps = {int(k): int(v) for k, v in c.groupby("campaign_id")["planned_size"].first().items()}
-    chosen = np.zeros(len(c), dtype=bool)
-    chosen[eligible] = solve(AllocationProblem(
-        household_id=c["household_id"].to_numpy()[eligible],
-        campaign_id=c["campaign_id"].to_numpy()[eligible],
-        value=score[eligible], cost=cost[eligible], budget=settings.budget_per_day,
-        campaign_cap=caps, max_per_household=settings.max_campaigns_per_household_per_day,
-    )).chosen
-    arm = np.where(chosen, EXPLOIT, np.where(eligible, NOT_CHOSEN, status))
+    arm = status.astype(object)
+    p_selected = np.zeros(len(c))
+    propensity = np.zeros(len(c))
+    if eligible.any():
+        policy = decide_arms(
+            c["household_id"].to_numpy()[eligible], c["campaign_id"].to_numpy()[eligible],
+            score[eligible], cost[eligible], settings.budget_per_day, caps,
+            PolicyConfig(settings.explore_share, settings.holdout_share,
+                         settings.max_campaigns_per_household_per_day),
+            np.random.default_rng(seed_for(settings.policy_salt, run_date.isoformat())),
+        )
+        arm[eligible] = policy.arm
+        p_selected[eligible] = policy.p_selected
+        propensity[eligible] = policy.propensity
+    chosen = np.isin(arm, ("exploit", "explore"))
     decisions = pd.DataFrame({
         "run_date": pd.Series([run_date] * len(c), dtype="object"),
         "household_id": c["household_id"].astype("int64"),
@@ -106,8 +116,7 @@ def decide(settings: Settings, run_date: date, candidates: pd.DataFrame, scorer:
         "campaign_type": c["campaign_type"].astype(str),
         "status": status.astype(str),
         "score": score, "expected_cost": cost, "chosen": chosen, "arm": arm.astype(str),
-        # the v0 policy is deterministic: a chosen pair had probability 1, any other 0
-        "propensity": chosen.astype(float),
+        "p_selected": p_selected, "propensity": propensity,
     })
     sends = decisions.loc[chosen, list(SENDS_SCHEMA.names)].reset_index(drop=True)
     return CampaignDecision(run_date, sends, decisions, _summary(settings, c, decisions), scorer.describe())
@@ -122,6 +131,7 @@ def _summary(settings: Settings, cands: pd.DataFrame, d: pd.DataFrame) -> dict[s
             "planned_size": int(cands.loc[cands["campaign_id"] == cid, "planned_size"].iloc[0]),
             "candidates": len(g), "eligible": int((g["status"] == ELIGIBLE).sum()),
             "control": int((g["status"] == "control").sum()), "sends": len(sent),
+            "explore": int((g["arm"] == "explore").sum()), "holdout": int((g["arm"] == HOLDOUT).sum()),
             "expected_redemptions": round(float(sent["score"].sum()), 6),
             "expected_cost": round(float(sent["expected_cost"].sum()), 6),
         })
@@ -132,6 +142,8 @@ def _summary(settings: Settings, cands: pd.DataFrame, d: pd.DataFrame) -> dict[s
         "candidates": len(d),
         "households_in_control": int(d.loc[d["status"] == "control", "household_id"].nunique()),
         "sends": len(sent),
+        "explore_sends": int((d["arm"] == "explore").sum()),
+        "holdout": int((d["arm"] == HOLDOUT).sum()),
         "budget": settings.budget_per_day,
         "expected_cost": round(float(sent["expected_cost"].sum()), 6),
         "expected_redemptions": round(float(sent["score"].sum()), 6),
