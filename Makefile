@@ -10,7 +10,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench clean chromium
 
 setup: $(STAMP)
 
@@ -25,8 +25,14 @@ $(STAMP): pyproject.toml constraints.txt
 run: setup
 	$(BIN)/couponflow daily --date 2017-10-30
 
-test: setup
+test: setup chromium
 	$(BIN)/pytest
+
+# the report test renders the operators' page in a real headless Chromium (Debian's package)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 bench: setup
 	$(BIN)/python benchmarks/daily_stages.py

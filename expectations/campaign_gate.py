@@ -110,14 +110,14 @@ def sends_suite() -> list:
     E = gx.expectations
     bug = "the allocation sent a pair it must not: do not publish; check models/ and couponflow/campaign.py"
     return [
+        E.ExpectColumnValuesToBeInSet(column="in_control_group", value_set=[False], meta={
+            "fix": f"a control-group household would be contacted ({bug})"}),
         E.ExpectColumnValuesToBeInSet(column="logged_status", value_set=["eligible"], meta={
             "fix": f"every recipient must be eligible in the decision log ({bug})"}),
         E.ExpectColumnValuesToNotBeNull(column="logged_status", meta={
             "fix": "a recipient is missing from the decision log: publish sends and decisions from the same decision"}),
         E.ExpectColumnValuesToBeInSet(column="logged_chosen", value_set=[True], meta={
             "fix": "a recipient is not marked chosen in the decision log: sends and log disagree"}),
-        E.ExpectColumnValuesToBeInSet(column="in_control_group", value_set=[False], meta={
-            "fix": f"a control-group household would be contacted ({bug})"}),
         E.ExpectCompoundColumnsToBeUnique(column_list=["household_id", "campaign_id"], meta={
             "fix": "a household would receive the same campaign twice"}),
         E.ExpectColumnValuesToBeBetween(column="propensity", min_value=0, max_value=1, strict_min=True, meta={

@@ -297,7 +297,8 @@ def partition_profile(frames: dict[date, pd.DataFrame], ctx: RawContext) -> pd.D
 def _profile_checks(frames: dict, ctx: RawContext, results: dict) -> None:
     """Validate the profile once, then give each partition the checks of its own row."""
     profile = partition_profile(frames, ctx)
-    v: Validation = run_suite("raw.transactions.profile", profile_suite, profile, index_columns=["partition"])
+    v: Validation = run_suite("raw.transactions.profile", profile_suite, profile, index_columns=["partition"],
+                              complete=True)
     record = v.record(GATE, "transactions", _span(frames), profile["partition"])
     by_day = profile.set_index("partition")
     for check, r in zip(v.checks, v.result.results):
