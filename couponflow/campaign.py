@@ -62,6 +62,8 @@ def policy_settings(settings: Settings) -> dict[str, Any]:
         "control_share": settings.control_share,
         "control_salt": settings.control_salt,
         "prior_strength": settings.prior_strength,
+        "max_sends_in_window": settings.max_sends_in_window,
+        "contact_window_days": settings.contact_window_days,
         "explore_share": settings.explore_share,
         "holdout_share": settings.holdout_share,
         "policy_salt": settings.policy_salt,
@@ -81,13 +83,32 @@ def load_candidates(settings: Settings, run_date: date) -> pd.DataFrame:
     )
 
 
-def decide(settings: Settings, run_date: date, candidates: pd.DataFrame, scorer: Scorer) -> CampaignDecision:
+def contact_facts(candidates: pd.DataFrame, sends: pd.DataFrame, campaigns: pd.DataFrame,
+                  run_date: date) -> tuple[np.ndarray, np.ndarray]:
+    """Per candidate row: our sends in the trailing window, and whether one of our campaigns of
+    the same type is still live for the household on the run date."""
+    c = candidates
+    counts = sends.groupby("household_id").size()
+    recent = c["household_id"].map(counts).fillna(0).to_numpy(dtype=int)
+    live = sends.merge(campaigns[["campaign_id", "campaign_type", "end_date"]], on="campaign_id")
+    live = live[pd.to_datetime(live["end_date"]) >= pd.Timestamp(run_date)]
+    live_pairs = set(zip(live["household_id"], live["campaign_type"]))
+    same_type = np.array([(h, t) in live_pairs for h, t in zip(c["household_id"], c["campaign_type"])], dtype=bool)
+    return recent, same_type
+
+
+def decide(settings: Settings, run_date: date, candidates: pd.DataFrame, scorer: Scorer,
+           *, do_not_contact: set[int] | frozenset[int] = frozenset(),
+           recent_sends: np.ndarray | None = None, live_same_type: np.ndarray | None = None) -> CampaignDecision:
     """Apply eligibility, the champion's scores and the budgeted assignment to one day's candidates."""
     c = candidates.reset_index(drop=True)
     status = eligibility(
         c["household_id"].to_numpy(), c["days_since_last_purchase"].to_numpy(),
         active_window_days=settings.active_window_days,
         control_share=settings.control_share, control_salt=settings.control_salt,
+        do_not_contact=c["household_id"].isin(do_not_contact).to_numpy(),
+        recent_sends=recent_sends, max_sends=settings.max_sends_in_window,
+        live_same_type=live_same_type,
     )
     score = np.asarray(scorer.predict(c), dtype=float) if len(c) else np.zeros(0)
     discount = c["expected_discount"].astype(float).fillna(settings.default_discount).to_numpy()

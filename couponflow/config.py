@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     control_share: float = Field(0.05, ge=0, lt=1, description="Share of households in the long-lived control group")
     control_salt: str = Field("couponflow-control-v1", min_length=1)
     prior_strength: float = Field(5.0, gt=0, description="Pseudo-campaigns of the v0 rule's smoothing prior")
+    max_sends_in_window: int = Field(3, ge=1, description="Contact cap: our sends per household in the window")
+    contact_window_days: int = Field(28, ge=1, description="Trailing window of the contact cap")
     explore_share: float = Field(0.10, ge=0, lt=1, description="Share of each campaign's slots explored at random")
     holdout_share: float = Field(0.10, ge=0, lt=1, description="Share of the selected held back as the campaign's control")
     policy_salt: str = Field("couponflow-policy-v1", min_length=1, description="Seeds the policy's draws per run date")

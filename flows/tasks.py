@@ -12,9 +12,10 @@ from prefect.cache_policies import NONE
 from couponflow import campaign, report
 from couponflow.config import Settings
 from couponflow.ingest import LandingReport, land_through
+from couponflow.contacts import do_not_contact, our_sends
 from couponflow.sources import get_source
 from couponflow.storage import open_store
-from couponflow.warehouse import expose_lake, run_dbt
+from couponflow.warehouse import expose_lake, query_df, run_dbt
 from expectations.campaign_gate import check_campaign
 from expectations.marts_gate import check_marts
 from expectations.quarantine import enforce
@@ -77,7 +78,11 @@ def allocate(settings: Settings, run_date: date) -> campaign.CampaignDecision:
     published = campaign.published_campaign(store, run_date)
     version = published.manifest["model"]["version"] if published else registry.champion()
     scorer = load_scorer(registry, version, settings.prior_strength)
-    decision = campaign.decide(settings, run_date, campaign.load_candidates(settings, run_date), scorer)
+    candidates = campaign.load_candidates(settings, run_date)
+    sends = our_sends(store, run_date, settings.contact_window_days)
+    recent, live = campaign.contact_facts(candidates, sends, query_df(settings, "select * from marts.campaigns"), run_date)
+    decision = campaign.decide(settings, run_date, candidates, scorer, do_not_contact=do_not_contact(store),
+                               recent_sends=recent, live_same_type=live)
     get_run_logger().info("%s: %d candidates, %d sends", run_date, len(decision.decisions), len(decision.sends))
     return decision
 

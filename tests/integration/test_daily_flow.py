@@ -136,3 +136,22 @@ def test_cli_rejects_bad_input_with_a_clear_message(local_home):
     assert res.exit_code == 2 and "YYYY-MM-DD" in res.output
     res = CliRunner().invoke(app, ["daily", "--date", "2019-05-01"])
     assert res.exit_code == 1 and "between 2017-01-02 and 2018-01-02" in res.output
+
+
+def test_contact_rules_use_our_own_sends_and_the_do_not_contact_list(local_home):
+    """Campaigns 1 and 2 (both Type B) start on 2017-03-03 and 2017-03-08: whoever we sent
+    campaign 1 is still in a live Type B campaign on 03-08; listed households are never sent."""
+    from flows.daily import backfill
+
+    store = open_store(local_home)
+    blocked = [1, 2, 3, 7, 8, 13, 16, 17, 18, 19]
+    store.put("config/do_not_contact.csv", ("household_id\n" + "\n".join(map(str, blocked)) + "\n").encode())
+    backfill(start=date(2017, 3, 3), end=date(2017, 3, 8))
+    first = _read_parquet(store, manifest.read(store, "campaigns/date=2017-03-03"), "sends.parquet")
+    log = _read_parquet(store, manifest.read(store, "decisions/date=2017-03-08"), "decisions.parquet")
+    again = log[log["household_id"].isin(first["household_id"])]
+    assert len(first) > 0 and (again["status"].isin(["live_same_type", "control"])).all()
+    assert not again["chosen"].any()
+    listed = log[log["household_id"].isin(blocked)]
+    assert len(listed) > 0 and (listed["status"].isin(["do_not_contact", "control"])).all()
+    assert not listed["chosen"].any()

@@ -9,7 +9,10 @@ from hypothesis import given, settings, strategies as st
 from models.allocation import AllocationProblem, solve
 from models.lp_reference import integer_optimum, lp_optimum
 from models.champion_v0 import smoothed_redemption_rate
-from models.eligibility import CONTROL, ELIGIBLE, INACTIVE, control_bucket, eligibility, in_control_group
+from models.eligibility import (
+    CONTACT_CAP, CONTROL, DO_NOT_CONTACT, ELIGIBLE, INACTIVE, LIVE_SAME_TYPE, control_bucket, eligibility,
+    in_control_group,
+)
 
 
 @st.composite
@@ -104,3 +107,24 @@ def test_eligibility_order_control_then_activity():
     assert (status[control] == CONTROL).all()
     assert (status[~control & (days > 60)] == INACTIVE).all()
     assert (status[~control & (days <= 60)] == ELIGIBLE).all()
+
+
+def test_eligibility_rules_and_their_precedence():
+    ids = np.arange(1, 3001)
+    control = in_control_group(ids, 0.1, "x")
+    dnc = ids % 5 == 0
+    days = np.where(ids % 3 == 0, 100, 5)
+    recent = ids % 7
+    live = ids % 11 == 0
+    status = eligibility(ids, days, active_window_days=60, control_share=0.1, control_salt="x",
+                         do_not_contact=dnc, recent_sends=recent, max_sends=5, live_same_type=live)
+    assert (status[control] == CONTROL).all()
+    rest = ~control
+    assert (status[rest & dnc] == DO_NOT_CONTACT).all()
+    rest &= ~dnc
+    assert (status[rest & (days > 60)] == INACTIVE).all()
+    rest &= days <= 60
+    assert (status[rest & (recent >= 5)] == CONTACT_CAP).all()
+    rest &= recent < 5
+    assert (status[rest & live] == LIVE_SAME_TYPE).all()
+    assert (status[rest & ~live] == ELIGIBLE).all()
