@@ -178,6 +178,10 @@ def status(limit: int = typer.Option(10, help="How many runs to show")) -> None:
     dates = published_dates(store)
     typer.echo(f"store: {store.description}")
     typer.echo(f"published run dates: {len(dates)}" + (f" (latest {dates[-1]})" if dates else ""))
+    from models.registry import Registry
+
+    registry = Registry(store)
+    typer.echo(f"champion model: {registry.champion()} (versions: v0{''.join(', ' + v for v in registry.versions())})")
     for r in read_runs(store, limit):
         extra = r.get("error") or f"{r['outputs'].get('sends', '')} sends".strip()
         typer.echo(f"{r['started_at']}  {r['flow']:<8} {r['status']:<8} {r['parameters']}  {extra}")

@@ -127,6 +127,9 @@ def test_cli_daily_prints_where_the_outputs_are(local_home):
     assert res.exit_code == 0, res.output
     assert "campaign:" in res.output and "data quality:" in res.output
     assert str(local_home.lake_dir / "reports/date=2017-01-02/index.html") in res.output
+    res = CliRunner().invoke(app, ["status"])
+    assert res.exit_code == 0 and "published run dates: 1 (latest 2017-01-02)" in res.output
+    assert "champion model: v0" in res.output and "daily" in res.output
 
 
 def test_cli_rejects_bad_input_with_a_clear_message(local_home):
