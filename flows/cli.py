@@ -42,6 +42,22 @@ def _parse_date(value: Optional[str], name: str) -> Optional[date]:
         raise typer.Exit(2) from None
 
 
+def _check_dates(settings, *days: Optional[date]) -> None:
+    """Refuse a date the source cannot support before any flow (and Prefect server) starts."""
+    from couponflow.schedule import RunDateError, check_run_date
+    from couponflow.sources import get_source
+
+    source = get_source(settings)
+    for day in days:
+        if day is None:
+            continue
+        try:
+            check_run_date(day, source.first_day, source.last_day)
+        except RunDateError as exc:
+            typer.echo(f"couponflow: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+
 def _where(store, key: str) -> str:
     path = store.local_path(key)
     return str(path) if path is not None else f"{store.description}/{key}"
@@ -60,6 +76,7 @@ def daily(
     """Land the days before D, build the warehouse, decide and publish D's campaign, report."""
     settings = _settings()
     run_date = _parse_date(date_, "--date")
+    _check_dates(settings, run_date)
     from couponflow.storage import open_store
     from flows.daily import daily as daily_flow
 
@@ -84,8 +101,9 @@ def backfill(
     force: bool = typer.Option(False, "--force", help="Re-decide dates already published"),
 ) -> None:
     """Land every missing day before END, build once, then decide each day of [START, END]."""
-    _settings()
+    settings = _settings()
     a, b = _parse_date(start, "--start"), _parse_date(end, "--end")
+    _check_dates(settings, a, b)
     from flows.daily import backfill as backfill_flow
 
     try:

@@ -138,7 +138,7 @@ def test_cli_rejects_bad_input_with_a_clear_message(local_home):
     res = CliRunner().invoke(app, ["daily", "--date", "30/10/2017"])
     assert res.exit_code == 2 and "YYYY-MM-DD" in res.output
     res = CliRunner().invoke(app, ["daily", "--date", "2019-05-01"])
-    assert res.exit_code == 1 and "between 2017-01-02 and 2018-01-02" in res.output
+    assert res.exit_code == 2 and "between 2017-01-02 and 2018-01-02" in res.output
 
 
 def test_contact_rules_use_our_own_sends_and_the_do_not_contact_list(local_home):
