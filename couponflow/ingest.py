@@ -136,7 +136,7 @@ def land_snapshots(store: ObjectStore, source: Source, report: LandingReport) ->
         report.gate_results.append(result)
         if not result.success:
             _quarantine(store, result, None, data)
-            raise GateFailed([result])
+            raise GateFailed([result], list(report.gate_results))
         manifest.publish(store, prefix, {PART: data, VALIDATION: _validation(result)},
                          _meta(source, spec.name, None))
         report.landed_snapshots.append(spec.name)
@@ -185,7 +185,7 @@ def land_through(
         if failed:
             for r in failed:
                 _quarantine(store, r, d, files[r.table][d])
-            raise GateFailed(failed)
+            raise GateFailed(failed, list(report.gate_results))  # with the warnings of the days before
         for spec, result in zip(DAILY_TABLES, day_results):
             manifest.publish(store, raw_prefix(spec.name, d),
                              {PART: files[spec.name][d], VALIDATION: _validation(result)},

@@ -16,7 +16,8 @@ The dataset holds ``index.html``, ``report.json`` (the same content as data) and
 the gate results of the run date, from which the page and the Data Docs
 (``reports/date=D/data-docs/``, built locally and uploaded, see ``expectations/docs.py``) are
 rebuilt by ``couponflow report --date D``. A gate that did not run this time (a re-run that
-reuses the published campaign, a run that landed nothing new) keeps its last results.
+reuses the published campaign, a run that landed nothing new) keeps its last results, unless
+those come from a run that stopped.
 Nothing on the page depends on the clock: the same inputs give the same bytes.
 """
 
@@ -147,7 +148,7 @@ def gate_record(
                 entry["results"] = [r.to_dict() for r in results]
             gates[gate] = entry
             records += [v for r in results for v in r.validations]
-        elif i <= stop and previous and previous["gates"].get(gate, {}).get("ran"):
+        elif i <= stop and previous and not previous.get("failure") and previous["gates"].get(gate, {}).get("ran"):
             gates[gate] = previous["gates"][gate]
             records += [v for v in previous.get("validations", []) if v["meta"]["couponflow"]["gate"] == gate]
         else:

@@ -154,8 +154,9 @@ def labels_suite() -> list:
     lo, hi = LABEL_BAND_CAMPAIGN
     return [
         E.ExpectColumnValuesToBeBetween(column="label_rate", min_value=lo, max_value=hi, meta={
-            "fix": f"a campaign's redemption rate is outside [{lo}, {hi}]: check the label join of "
-                   "training_examples (household_id, campaign_id, redemption date in [start, end])"}),
+            "fix": f"a campaign's redemption rate is outside [{lo}, {hi}] (real: at most 0.19): look for "
+                   "replayed rows in raw/coupon_redemptions (remove that day's partition manifest and re-run "
+                   "the date to land it again), else check the label join of training_examples"}),
         E.ExpectColumnValuesToBeBetween(column="final_label_rate", min_value=lo, max_value=hi, meta={
             "fix": "the label rate of a fully landed campaign is out of band: check training_examples"}),
     ]

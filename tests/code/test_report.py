@@ -1,0 +1,200 @@
+"""The operators' report: what it says, that it is self-contained and deterministic, that it
+renders in a real headless Chromium without touching the network, and that its Data Docs reach
+the object store (S3 included)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from couponflow import campaign, manifest, report
+from couponflow.storage import LocalStore
+from expectations.campaign_gate import check_campaign
+from expectations.marts_gate import check_marts
+from expectations.raw_gate import check_partitions
+from models.scoring import v0_scorer
+
+D = date(2017, 10, 30)  # campaign 18 starts
+PREFIX = "reports/date=2017-10-30"
+
+
+@pytest.fixture(scope="module")
+def published(landed_year):
+    """The year's campaign of D decided, gated and published, and its report written."""
+    settings, store = landed_year["settings"], landed_year["store"]
+    decision = campaign.decide(settings, D, campaign.load_candidates(settings, D), v0_scorer(settings.prior_strength))
+    ran = {"raw": landed_year["report"].gate_results, "marts": check_marts(settings, [D]).results,
+           "campaign": check_campaign(decision, settings).results}
+    campaign.publish_campaign(store, settings, decision)
+    ds = report.write_report(settings, store, D, ran)
+    yield settings, store, ds, decision, ran
+    for area in ("campaigns/", "decisions/", "reports/"):  # leave the shared year as it was
+        for key in store.list(area):
+            store.delete(key)
+
+
+def _content(store, ds) -> dict:
+    return json.loads(manifest.read_object(store, ds, report.DATA))
+
+
+def _html(store, ds) -> str:
+    return manifest.read_object(store, ds, report.INDEX).decode()
+
+
+def test_the_report_says_what_operators_need(published):
+    settings, store, ds, decision, _ = published
+    c = _content(store, ds)
+    assert c["verdict"].startswith("safe to send") and c["failure"] is None
+    assert c["gates"]["summary"] == {"raw": "warn", "marts": "pass", "campaign": "pass"}
+    camp = c["campaign"]
+    assert camp["sends"] == len(decision.sends) > 0
+    assert camp["expected_cost"] == pytest.approx(decision.sends["expected_cost"].sum(), abs=1e-5)
+    assert camp["budget_used_share"] == pytest.approx(camp["expected_cost"] / settings.budget_per_day)
+    assert camp["expected_redemptions"] == pytest.approx(decision.sends["score"].sum(), abs=1e-5)
+    assert 0.03 < camp["control_share"] < 0.07 and camp["model"]["version"] == "v0"
+    assert [p["campaign_id"] for p in camp["campaigns"]] == [18]
+    # the data D decides on: the three partitions of D-1 and the four snapshots, then marts and campaign
+    rows = {(r["gate"], r["table"], r["partition"]): r for r in c["gates"]["rows"]}
+    assert ("raw", "transactions", "2017-10-29") in rows and ("raw", "coupons", "snapshot") in rows
+    assert {r["table"] for r in c["gates"]["rows"] if r["gate"] == "campaign"} == {"sends", "households",
+                                                                                     "campaigns", "totals"}
+    assert all(r["docs"] for r in c["gates"]["rows"]), [r for r in c["gates"]["rows"] if not r["docs"]]
+    # the year's landing, folded: one line per problem, with its documented reason
+    landed = {(p["table"], p["column"]): p for p in c["gates"]["landed"]}
+    assert landed[("transactions", "unknown_product_lines")]["count"] == 365
+    assert landed[("transactions", "volume_ratio")]["partitions"] == ["2017-11-24", "2018-01-01"]
+    page = _html(store, ds)
+    assert page.count("<img ") == 3 and "Score distribution" in page and "Redemption trend" in page
+    assert "known: 17 product ids" in page and "safe to send" in page
+
+
+class _Refs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.refs = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.refs += [(tag, k, v or "") for k, v in attrs if k in ("src", "href", "srcset", "data", "action")]
+
+
+def test_the_report_is_self_contained_relative_and_deterministic(published, monkeypatch):
+    settings, store, ds, _, _ = published
+    page = _html(store, ds)
+    parser = _Refs()
+    parser.feed(page)
+    assert not {"script", "link", "iframe", "object", "embed"} & set(parser.tags)
+    assert not re.search(r"https?://|url\(|@import", page)
+    for tag, attr, value in parser.refs:
+        if attr == "src":
+            assert value.startswith("data:image/png;base64,")
+        else:  # relative links into this report's Data Docs, all published
+            assert value.startswith("data-docs/") and store.exists(f"{PREFIX}/{value}"), value
+    docs = manifest.read(store, f"{PREFIX}/data-docs")
+    assert docs is not None and "index.html" in [o["name"] for o in docs.objects]
+
+    before = {k: store.get(k) for k in store.list(PREFIX + "/")}
+    monkeypatch.setenv("COUPONFLOW_HOME", str(settings.home_dir))
+    monkeypatch.setenv("COUPONFLOW_STORAGE", "local")
+    from flows.cli import app
+
+    res = CliRunner().invoke(app, ["report", "--date", "2017-10-30"])
+    assert res.exit_code == 0, res.output
+    assert "safe to send" in res.output and str(store.local_path(f"{PREFIX}/index.html")) in res.output
+    assert {k: store.get(k) for k in store.list(PREFIX + "/")} == before  # same bytes, docs included
+
+
+# -- a real headless Chromium ------------------------------------------------------------------
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps",
+    "--disable-extensions", "--hide-scrollbars", "--host-resolver-rules=MAP * ~NOTFOUND",
+]
+
+
+def _chromium() -> str:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        message = "Debian's chromium is not installed: `make test` installs it (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return exe
+
+
+def _render(page: Path, tmp: Path) -> tuple[Path, list[str]]:
+    """Screenshot ``page``; return it with the URLs the page itself asked the network for."""
+    shot, netlog = tmp / "shot.png", tmp / "net.json"
+    subprocess.run(
+        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp / 'profile'}", f"--log-net-log={netlog}",
+         "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()],
+        check=True, capture_output=True, timeout=120)
+    log = json.loads(netlog.read_text())
+    start = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    # Chromium's own services (updates, time) have no initiating origin; the page's requests do
+    requested = [e["params"]["url"] for e in log["events"] if e["type"] == start and "url" in e.get("params", {})
+                 and e["params"].get("initiator") != "not an origin"]
+    return shot, requested
+
+
+def test_the_report_renders_in_headless_chromium_and_loads_nothing_from_outside(published, tmp_path):
+    from PIL import Image
+
+    _, store, _, _, _ = published
+    shot, requested = _render(store.local_path(f"{PREFIX}/index.html"), tmp_path / "report")
+    assert requested == []
+    img = Image.open(shot).convert("RGB")
+    assert img.size == (1200, 1600)
+    colors = img.getcolors(maxcolors=1 << 20)
+    white = sum(n for n, c in colors if min(c) > 245)
+    assert len(colors) > 100 and white < 0.97 * img.size[0] * img.size[1]  # text, tables and plots
+
+    # the check above does see a page that loads from outside
+    probe = tmp_path / "probe.html"
+    probe.write_text("<!doctype html><img src='http://example.invalid/x.png'>")
+    _, requested = _render(probe, tmp_path / "probe")
+    assert requested == ["http://example.invalid/x.png"]
+
+
+# -- S3, and a stopped run ---------------------------------------------------------------------
+
+def test_data_docs_reach_s3_with_the_report(published, s3_store):
+    settings, _, _, _, ran = published
+    ds = report.write_report(settings, s3_store, D, {"marts": ran["marts"], "campaign": ran["campaign"]})
+    keys = set(s3_store.list(f"{PREFIX}/"))
+    assert {f"{PREFIX}/index.html", f"{PREFIX}/gates.json", f"{PREFIX}/data-docs/index.html",
+            f"{PREFIX}/data-docs/manifest.json"} <= keys
+    pages = [k for k in keys if "/data-docs/validations/" in k]
+    assert len(pages) == 9  # 5 marts suites and 4 campaign suites
+    for href in re.findall(r"href='([^']+)'", manifest.read_object(s3_store, ds, report.INDEX).decode()):
+        assert f"{PREFIX}/{href}" in keys
+
+
+def test_the_report_of_a_stopped_run_names_the_problem_and_the_fix(published, source, tmp_path):
+    settings, _, _, _, _ = published
+    store = LocalStore(tmp_path / "lake")
+    tx = source.day("transactions", date(2017, 10, 28))
+    bad = check_partitions("transactions", {date(2017, 10, 28): b"not parquet"})[date(2017, 10, 28)]
+    line = bad.one_line()
+    ds = report.write_report(settings, store, D, {"raw": [bad]}, failure=line, failed_gate="raw")
+    c = _content(store, ds)
+    assert c["verdict"].startswith("STOPPED") and c["failure"] == line and tx.num_rows > 0
+    assert c["gates"]["summary"] == {"raw": "fail", "marts": "not run", "campaign": "not run"}
+    (problem,) = c["gates"]["landed"]
+    assert problem["check"] == "readable_parquet" and "re-export" in problem["fix"]
+    page = _html(store, ds)
+    assert "STOPPED" in page and "readable_parquet" in page and "No campaign was published" in page
+    # a later good run for the date replaces the stopped report
+    ds = report.write_report(settings, store, D, {"marts": check_marts(settings, [D]).results})
+    assert _content(store, ds)["failure"] is None and _content(store, ds)["gates"]["summary"]["raw"] == "not run"
+    assert b"STOPPED" not in manifest.read_object(store, ds, report.INDEX)
