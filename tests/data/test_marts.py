@@ -38,8 +38,9 @@ def _change_future(table: str, d: date, rows: pa.Table) -> pa.Table:
         rows = rows.filter(pc.equal(pc.bit_wise_and(rows["basket_id"], 1), 0))
         return replace_column(rows, "sales_value", pc.multiply(rows["sales_value"], 2.0))
     if table == "coupon_redemptions" and d == S:
+        # campaign 1 redeemed by 399 households with one of its own coupons (the raw gate checks the pair)
         extra = pa.table({"household_id": pa.array(range(1, 400), pa.int64()),
-                          "coupon_upc": pa.array([51800000050] * 399, pa.int64()),
+                          "coupon_upc": pa.array([51111030050] * 399, pa.int64()),
                           "campaign_id": pa.array([1] * 399, pa.int64()),
                           "redemption_date": pa.array([datetime(S.year, S.month, S.day)] * 399, pa.timestamp("us"))})
         return pa.concat_tables([rows, extra]).group_by(rows.column_names).aggregate([])
