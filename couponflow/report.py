@@ -246,6 +246,7 @@ def campaign_content(store: ObjectStore, settings: Settings, run_date: date) -> 
         "control_share": control_hh / candidates_hh if candidates_hh else None,
         "control_share_setting": m.get("policy", {}).get("control_share"),
         "explore_sends": explore, "explore_share": explore / sends if sends else None,
+        "holdout": summary.get("holdout"),  # selected but held back to measure lift (when the policy has one)
         "note": summary.get("note", ""),
         "model": m.get("model") or {},
     }
@@ -432,7 +433,10 @@ def render_html(report: dict[str, Any], images: dict[str, str]) -> str:
             f"<dt>expected cost</dt><dd>{camp['expected_cost']:.2f}</dd>"
             f"<dt>control group</dt><dd>{camp['control_households']} of {camp['candidate_households']} candidate "
             f"households ({_pct(camp['control_share'])}; setting {_pct(camp['control_share_setting'])})</dd>"
-            f"<dt>exploration</dt><dd>{explore}</dd></dl>"
+            f"<dt>exploration</dt><dd>{explore}</dd>"
+            + (f"<dt>holdout</dt><dd>{camp['holdout']} selected pairs held back to measure lift</dd>"
+               if camp.get("holdout") is not None else "")
+            + "</dl>"
             + (f"<p>{e(camp['note'])}</p>" if camp["note"] else "")
             + ("<table><tr><th>campaign</th><th>type</th><th>planned</th><th>candidates</th><th>eligible</th>"
                f"<th>control</th><th>sends</th><th>exp. redemptions</th><th>exp. cost</th></tr>{per}</table>"

@@ -191,8 +191,7 @@ def _add_columns(df: pd.DataFrame, spec: RawTable, day: date | None, ctx: RawCon
     if spec.name == "coupons":
         df[UNKNOWN_PRODUCT] = _unknown(df, ["product_id"], ctx.product_ids)
     if spec.name == "coupon_redemptions":
-        pairs = None if ctx.coupon_campaigns is None else {p for p in ctx.coupon_campaigns}
-        df[UNKNOWN_COUPON] = _unknown(df, ["coupon_upc", "campaign_id"], pairs)
+        df[UNKNOWN_COUPON] = _unknown(df, ["coupon_upc", "campaign_id"], ctx.coupon_campaigns)
     return df
 
 
