@@ -72,6 +72,16 @@ def _stopped(settings, day: date, ran: dict[str, list], exc: GateFailed, record:
     tasks.write_report(settings, day, ran, failure=str(exc), failed_gate=exc.gate)
 
 
+def _land_and_build(settings, run_date: date, record: RunRecord, ran: dict[str, list]) -> None:
+    """Land every missing day before ``run_date`` (raw gate included), then build the warehouse."""
+    with record.stage("land"):
+        landing = tasks.land(settings, tasks.day_before(run_date))
+    ran["raw"] = landing.gate_results
+    record.gates = _gate_summary(landing.gate_results)
+    with record.stage("build"):
+        record.outputs["warehouse"] = tasks.build_warehouse(settings)
+
+
 @flow(name="daily", log_prints=True)
 def daily(run_date: date | None = None, force: bool = False) -> dict[str, Any]:
     settings = load_settings()
@@ -81,12 +91,7 @@ def daily(run_date: date | None = None, force: bool = False) -> dict[str, Any]:
     ran: dict[str, list] = {}
     try:
         if published_campaign(store, day) is None or force:
-            with record.stage("land"):
-                landing = tasks.land(settings, tasks.day_before(day))
-            ran["raw"] = landing.gate_results
-            record.gates = _gate_summary(landing.gate_results)
-            with record.stage("build"):
-                record.outputs["warehouse"] = tasks.build_warehouse(settings)
+            _land_and_build(settings, day, record, ran)
             with record.stage("gate-marts"):
                 ran["marts"] = tasks.gate_marts(settings, [day])
         record.outputs.update(_decide_day(settings, store, day, force, record, ran))
@@ -113,12 +118,7 @@ def backfill(start: date, end: date, allocate: bool = True, force: bool = False)
     ran: dict[str, list] = {}
     day = end  # the date a gate failure is reported under
     try:
-        with record.stage("land"):
-            landing = tasks.land(settings, tasks.day_before(end))
-        ran["raw"] = landing.gate_results
-        record.gates = _gate_summary(landing.gate_results)
-        with record.stage("build"):
-            record.outputs["warehouse"] = tasks.build_warehouse(settings)
+        _land_and_build(settings, end, record, ran)
         if allocate:
             with record.stage("gate-marts"):
                 ran["marts"] = tasks.gate_marts(settings, days)
