@@ -38,8 +38,9 @@ def main() -> None:
         home = Path(tmp) / "home"
         cold_wall, cold = run(home, day)
         inc_wall, inc = run(home, day + timedelta(days=1))
-    order = ["land", "build", "allocate", "publish", "report"]
-    stages = [s for s in order if s in cold["stages"] or s in inc["stages"]]
+    order = ["land", "build", "gate-marts", "allocate", "gate-campaign", "publish", "report"]
+    recorded = list(dict.fromkeys([*cold["stages"], *inc["stages"]]))
+    stages = [s for s in order if s in recorded] + [s for s in recorded if s not in order]
     print(f"daily job stages, seconds (cold = fresh home, lands {(day - date(2017, 1, 1)).days} days of "
           "history first; incremental = the next day)")
     print(f"{'stage':<12}{'cold ' + str(day):>18}{'incr ' + str(day + timedelta(days=1)):>18}")
