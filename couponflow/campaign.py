@@ -25,6 +25,7 @@ from models.eligibility import ELIGIBLE, eligibility
 from models.scoring import Scorer
 
 SENDS = "sends.parquet"
+REPLAY_AREA = "replay/"
 DECISIONS = "decisions.parquet"
 
 SENDS_SCHEMA = pa.schema([
@@ -178,22 +179,28 @@ def _table(df: pd.DataFrame, schema: pa.Schema) -> pa.Table:
 
 
 def publish_campaign(
-    store: ObjectStore, settings: Settings, decision: CampaignDecision, *, force: bool = False
+    store: ObjectStore, settings: Settings, decision: CampaignDecision, *, force: bool = False,
+    replay: bool = False,
 ) -> manifest.Dataset:
-    """Publish the decision log, then the campaign (its manifest is the day's commit point)."""
+    """Publish the decision log, then the campaign (its manifest is the day's commit point).
+
+    A replay on history publishes under ``replay/`` so that it never mixes with real campaigns.
+    """
     day = decision.run_date
+    area = REPLAY_AREA if replay else ""
     meta = {
         "kind": "campaign", "run_date": day.isoformat(), "code_version": code_version(),
+        "mode": "replay" if replay else "live",
         "model": decision.model,
         "policy": policy_settings(settings),
     }
     manifest.publish(
-        store, dated_prefix("decisions", day),
+        store, area + dated_prefix("decisions", day),
         {DECISIONS: manifest.parquet_bytes(_table(decision.decisions, DECISIONS_SCHEMA))},
         {**meta, "kind": "decisions"}, force=force,
     )
     return manifest.publish(
-        store, dated_prefix("campaigns", day),
+        store, area + dated_prefix("campaigns", day),
         {SENDS: manifest.parquet_bytes(_table(decision.sends, SENDS_SCHEMA))},
         {**meta, "summary": decision.summary}, force=force,
     )
@@ -201,3 +208,56 @@ def publish_campaign(
 
 def published_campaign(store: ObjectStore, day: date) -> manifest.Dataset | None:
     return manifest.read(store, dated_prefix("campaigns", day))
+
+
+# -- replay on history --------------------------------------------------------------------------
+
+def replay_candidates(settings: Settings, run_date: date, share: float) -> pd.DataFrame:
+    """The day's candidates restricted to the households the retailer really sent each campaign;
+    each campaign may reach ``share`` of its real recipients (its cap replaces the planned size)."""
+    cands = query_df(
+        settings,
+        """
+        select c.* replace (cast(ceil(? * r.n) as integer) as planned_size)
+        from marts.scoring_candidates c
+        join staging.stg_campaigns s using (household_id, campaign_id)
+        join (select campaign_id, count(*) as n from staging.stg_campaigns group by 1) r using (campaign_id)
+        where c.run_date = ?
+        order by campaign_id, household_id
+        """,
+        [share, run_date],
+    )
+    starting = query_df(settings, "select count(*) as n from marts.campaigns where start_date = ?", [run_date])
+    if cands.empty and int(starting["n"][0]) > 0:
+        raise ValueError(
+            f"no real recipients of the campaigns starting {run_date} are in the lake: a replay needs the "
+            "retailer's sends of that day, which land with it (land through the run date first)"
+        )
+    return cands
+
+
+def replay_settings(settings: Settings, candidates: pd.DataFrame) -> Settings:
+    """Replay spends no money and explores nothing: only the campaigns' caps bind."""
+    return settings.model_copy(update={"budget_per_day": float(len(candidates)) * 1e6 or 1.0,
+                                       "explore_share": 0.0, "holdout_share": 0.0})
+
+
+def replay_capture(settings: Settings, decision: CampaignDecision) -> dict[int, float] | None:
+    """Share of each campaign's real redeemers among our sends, once its window has fully landed."""
+    if decision.sends.empty:
+        return None
+    ids = sorted(int(c) for c in decision.sends["campaign_id"].unique())
+    labels = query_df(
+        settings,
+        "select household_id, campaign_id, label, label_is_final from marts.training_examples "
+        f"where campaign_id in ({', '.join(str(i) for i in ids)})",
+    )
+    if labels.empty or not labels["label_is_final"].all():
+        return None
+    sent = labels.merge(decision.sends[["household_id", "campaign_id"]], on=["household_id", "campaign_id"])
+    out = {}
+    for cid in ids:
+        total = labels.loc[labels["campaign_id"] == cid, "label"].sum()
+        if total:
+            out[cid] = float(sent.loc[sent["campaign_id"] == cid, "label"].sum() / total)
+    return out

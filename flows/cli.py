@@ -72,6 +72,8 @@ def _fail(exc: Exception) -> None:
 def daily(
     date_: Optional[str] = typer.Option(None, "--date", help="Run date D (YYYY-MM-DD); default: the next unprocessed date"),
     force: bool = typer.Option(False, "--force", help="Re-decide and overwrite a date already published"),
+    replay: bool = typer.Option(False, "--replay", help="Replay on history: choose among the real recipients"),
+    share: Optional[float] = typer.Option(None, "--share", help="Replay: share of the real recipients to reach"),
 ) -> None:
     """Land the days before D, build the warehouse, decide and publish D's campaign, report."""
     settings = _settings()
@@ -79,6 +81,10 @@ def daily(
     _check_dates(settings, run_date)
     from couponflow.storage import open_store
     from flows.daily import daily as daily_flow
+
+    if replay:
+        _replay(settings, run_date, share, force)
+        return
 
     try:
         out = daily_flow(run_date=run_date, force=force)
@@ -91,6 +97,27 @@ def daily(
     typer.echo(f"data quality: {_where(store, out['report'] + '/index.html')}")
     typer.echo(f"run record:   {_where(store, 'runs/' + out['run_id'] + '.json')}")
     typer.echo("stages (s):   " + ", ".join(f"{k} {v:.1f}" for k, v in out["stages"].items()))
+
+
+def _replay(settings, run_date: Optional[date], share: Optional[float], force: bool) -> None:
+    if run_date is None:
+        typer.echo("--replay needs --date: the start date of the campaign to replay", err=True)
+        raise typer.Exit(2)
+    from couponflow.storage import open_store
+    from flows.replay import replay as replay_flow
+
+    try:
+        out = replay_flow(run_date=run_date, share=share, force=force)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    store = open_store(settings)
+    typer.echo(f"replay of {out['run_date']}: {out['sends']} sends among the real recipients (model {out['model_version']})")
+    typer.echo(f"replay sends: {_where(store, out['campaign'] + '/sends.parquet')}")
+    if out["capture"] is None:
+        typer.echo("capture of real redeemers: not yet (the campaign's window has not fully landed); lift: n/a (replay)")
+    else:
+        typer.echo("capture of real redeemers: " + ", ".join(
+            f"campaign {c}: {v:.1%}" for c, v in out["capture"].items()) + "; lift: n/a (replay)")
 
 
 @app.command()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -23,7 +24,7 @@ def year_home(landed_year, monkeypatch):
     monkeypatch.setenv("COUPONFLOW_STORAGE", "local")
     store = LocalStore(settings.lake_dir)
     yield settings, store
-    for area in ("registry/", "campaigns/", "decisions/", "reports/"):  # leave the shared year as it was
+    for area in ("registry/", "campaigns/", "decisions/", "reports/", "replay/"):  # leave the shared year as it was
         for key in store.list(area):
             store.delete(key)
 
@@ -77,3 +78,28 @@ def test_deployments_carry_the_schedules(local_home):
     assert set(deps) == {"daily", "train"}
     assert deps["train"].schedules[0].schedule.cron == local_home.train_cron
     assert deps["daily"].schedules[0].schedule.cron == local_home.daily_cron
+
+
+def test_replay_chooses_among_real_recipients_and_scores_capture(year_home):
+    """Replay of campaign 13 (2017-08-08) on the landed year: the window has closed, so the
+    capture of real redeemers is known; nothing is published among the real campaigns."""
+    from couponflow.warehouse import query_df
+    from flows.cli import app
+
+    settings, store = year_home
+    res = CliRunner().invoke(app, ["daily", "--date", "2017-08-08", "--replay", "--share", "0.2"])
+    assert res.exit_code == 0, res.output
+    assert "capture of real redeemers: campaign 13:" in res.output and "lift: n/a" in res.output
+    ds = manifest.read(store, "replay/campaigns/date=2017-08-08")
+    assert ds.manifest["mode"] == "replay" and manifest.read(store, "campaigns/date=2017-08-08") is None
+    import io
+
+    import pyarrow.parquet as pq
+
+    sends = pq.read_table(io.BytesIO(manifest.read_object(store, ds, "sends.parquet"))).to_pandas()
+    real = query_df(settings, "select household_id, label from marts.training_examples where campaign_id = 13")
+    assert set(sends["household_id"]) <= set(real["household_id"])
+    assert 0 < len(sends) <= int(np.ceil(0.2 * 1077))
+    captured = real[real["household_id"].isin(sends["household_id"])]["label"].sum() / real["label"].sum()
+    assert f"campaign 13: {captured:.1%}" in res.output
+    assert captured > 0.2  # better than a random fifth of the recipients would do on average
