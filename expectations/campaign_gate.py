@@ -177,11 +177,41 @@ def totals_suite() -> list:
     ]
 
 
+def contacts_frame(decision, settings: Settings) -> pd.DataFrame:
+    """Per recipient, read again from the lake (independently of the decision log): is it on the
+    do-not-contact list, and how many of our sends would it have in the trailing window?"""
+    from couponflow.contacts import do_not_contact, our_sends
+    from couponflow.storage import open_store
+
+    store = open_store(settings)
+    listed = do_not_contact(store)
+    past = our_sends(store, decision.run_date, settings.contact_window_days).groupby("household_id").size()
+    today = decision.sends.groupby("household_id").size()
+    frame = pd.DataFrame({"household_id": today.index.astype("int64"), "today": today.to_numpy()})
+    frame["on_do_not_contact"] = frame["household_id"].isin(listed)
+    frame["over_contact_cap"] = (frame["household_id"].map(past).fillna(0) + frame["today"]
+                                 > settings.max_sends_in_window)
+    return frame.astype({"on_do_not_contact": bool, "over_contact_cap": bool})
+
+
+def contacts_suite() -> list:
+    import great_expectations as gx
+
+    E = gx.expectations
+    return [
+        E.ExpectColumnValuesToBeInSet(column="on_do_not_contact", value_set=[False], meta={
+            "fix": "a household on config/do_not_contact.csv would be sent: the eligibility policy failed"}),
+        E.ExpectColumnValuesToBeInSet(column="over_contact_cap", value_set=[False], meta={
+            "fix": "a household would exceed COUPONFLOW_MAX_SENDS_IN_WINDOW of our sends in the window"}),
+    ]
+
+
 CHECKS: list[CampaignCheck] = [
     CampaignCheck("sends", sends_frame, sends_suite, ("household_id", "campaign_id")),
     CampaignCheck("households", households_frame, households_suite, ("household_id",)),
     CampaignCheck("campaigns", campaigns_frame, campaigns_suite, ("campaign_id",)),
     CampaignCheck("totals", totals_frame, totals_suite),
+    CampaignCheck("contacts", contacts_frame, contacts_suite, ("household_id",)),
 ]
 
 

@@ -39,7 +39,7 @@ def test_the_campaign_gate_passes_every_real_decision_of_the_year(landed_year):
     for day in days:
         decision = _decide(settings, day)
         run = check_campaign(decision, settings)
-        assert [r.status for r in run.results] == ["pass"] * 4, [r.one_line() for r in run.failures]
+        assert [r.status for r in run.results] == ["pass"] * 5, [r.one_line() for r in run.failures]
         assert (len(decision.sends) > 0) == ((day.month, day.day) not in ((1, 2), (12, 25)))
 
 
@@ -99,6 +99,8 @@ BAD = {
     "expected cost differs from the summary": (_summary_cost, {}, "totals", "cost_gap"),
     "a campaign over its head-count cap": (_planned_size, {}, "campaigns", "planned_size,sends"),
     "a household sent the same campaign twice": (_duplicate_send, {}, "sends", "household_id,campaign_id"),
+    "a household over the contact cap": (_second_campaign_for_a_household, {"max_sends_in_window": 1},
+                                         "contacts", "over_contact_cap"),
 }
 
 
@@ -150,3 +152,14 @@ def test_later_work_can_register_its_own_checks(real, monkeypatch):
     run = check_campaign(decision, settings)
     assert [r.table for r in run.failures] == ["do_not_contact"]
     assert "never contact" in run.failures[0].one_line()
+
+
+def test_a_household_on_the_do_not_contact_list_is_caught_from_the_lake(real, tmp_path):
+    """The list is read again from the lake, independently of the statuses in the decision log."""
+    settings, decision = real
+    home = load_settings(home=tmp_path / "home")
+    listed = int(decision.sends["household_id"].iloc[0])
+    LocalStore(home.lake_dir).put("config/do_not_contact.csv", f"household_id\n{listed}\n".encode())
+    run = check_campaign(decision, home)
+    result = next(r for r in run.results if r.table == "contacts")
+    assert [c.column for c in result.failures] == ["on_do_not_contact"] and "do_not_contact" in result.one_line()
