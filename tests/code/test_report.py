@@ -66,7 +66,7 @@ def test_the_report_says_what_operators_need(published):
     rows = {(r["gate"], r["table"], r["partition"]): r for r in c["gates"]["rows"]}
     assert ("raw", "transactions", "2017-10-29") in rows and ("raw", "coupons", "snapshot") in rows
     assert {r["table"] for r in c["gates"]["rows"] if r["gate"] == "campaign"} == {"sends", "households",
-                                                                                     "campaigns", "totals"}
+                                                                                     "campaigns", "totals", "contacts"}
     assert all(r["docs"] for r in c["gates"]["rows"]), [r for r in c["gates"]["rows"] if not r["docs"]]
     # the year's landing, folded: one line per problem, with its documented reason
     landed = {(p["table"], p["column"]): p for p in c["gates"]["landed"]}
@@ -175,7 +175,7 @@ def test_data_docs_reach_s3_with_the_report(published, s3_store):
     assert {f"{PREFIX}/index.html", f"{PREFIX}/gates.json", f"{PREFIX}/data-docs/index.html",
             f"{PREFIX}/data-docs/manifest.json"} <= keys
     pages = [k for k in keys if "/data-docs/validations/" in k]
-    assert len(pages) == 9  # 5 marts suites and 4 campaign suites
+    assert len(pages) == 10  # 5 marts suites and 5 campaign suites
     for href in re.findall(r"href='([^']+)'", manifest.read_object(s3_store, ds, report.INDEX).decode()):
         assert f"{PREFIX}/{href}" in keys
 
