@@ -2,15 +2,21 @@
 random, hold back a share of the selected as a per-campaign control, and log exact propensities.
 
 For each campaign j with head-count cap[j]:
-  1. ``m[j] = floor(explore_share * cap[j])`` slots are kept for exploration, with the money
-     they could cost at most (``m[j]`` x the dearest eligible pair of j) set aside (all slots
-     shrink alike when that reserve would exceed the budget).
+  1. ``m[j] = floor(explore_share * cap[j])`` slots are kept for exploration, with money set
+     aside for the worst draw they could make (all slots shrink alike when even the sum of the
+     ``m[j]`` dearest eligible pairs of every j would exceed the budget).
   2. The solver fills the rest: budget minus that reserve, caps ``cap[j] - m[j]`` (arm exploit,
      selection probability 1).
   3. Every eligible household the solver left out joins the explore pool of the campaign it
      scores highest on (pools are disjoint, so draws are independent); ``min(m[j], N[j])`` of the
      ``N[j]`` households of pool j are drawn uniformly without replacement: each has selection
      probability exactly ``min(m[j], N[j]) / N[j]`` (arm explore).
+  The reserve starts at the dearest ``m[j]`` pairs of each campaign, which wastes money: the
+  pools hold what the solver left, mostly cheap low scorers. So the reserve is then set to the
+  worst draw of the pools themselves (the ``m[j]`` dearest pool members) and the solver runs
+  again, a few times; the best round whose exploit cost plus worst draw fits the budget is kept.
+  All of it happens before any random draw, so it is a fixed function of the inputs and the
+  propensities stay exact.
   4. Each selected pair is held back with probability ``holdout_share`` (arm holdout: not sent).
 A pair's logged ``propensity`` is its probability of being sent, ``p_selected * (1 - holdout)``,
 the quantity off-policy estimators divide by. Randomness comes from a seed fixed by the run
@@ -55,6 +61,30 @@ def seed_for(salt: str, run_date: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{salt}:{run_date}".encode()).digest()[:8], "big")
 
 
+RESERVE_ROUNDS = 4
+
+
+def _explore_pools(hh: np.ndarray, camp: np.ndarray, score: np.ndarray, exploit: np.ndarray) -> dict[int, np.ndarray]:
+    """Disjoint explore pools: each household with no exploit pick, in its best-scoring campaign."""
+    free = np.flatnonzero(~np.isin(hh, hh[exploit]))
+    if not len(free):
+        return {}
+    order = free[np.lexsort((camp[free], -score[free], hh[free]))]
+    first = np.r_[True, hh[order][1:] != hh[order][:-1]]
+    rows = order[first]
+    return {int(j): np.sort(rows[camp[rows] == j]) for j in np.unique(camp[rows])}
+
+
+def _worst_draw(pools: dict[int, np.ndarray], slots: dict[int, int], cost: np.ndarray) -> float:
+    """The most the explore draws could cost: the ``slots[j]`` dearest members of each pool."""
+    total = 0.0
+    for j, members in pools.items():
+        m = min(slots.get(j, 0), len(members))
+        if m:
+            total += float(np.sort(cost[members])[-m:].sum())
+    return total
+
+
 def decide_arms(
     household_id: np.ndarray, campaign_id: np.ndarray, score: np.ndarray, cost: np.ndarray,
     budget: float, campaign_cap: dict[int, int], config: PolicyConfig, rng: np.random.Generator,
@@ -62,35 +92,35 @@ def decide_arms(
     """The logging policy over eligible pairs (see the module's docstring)."""
     n = len(household_id)
     hh, camp = np.asarray(household_id), np.asarray(campaign_id)
-    dearest = {int(j): float(cost[camp == j].max()) for j in np.unique(camp)}
-    explore_slots = {j: int(np.floor(config.explore_share * cap)) for j, cap in campaign_cap.items()}
-    reserve = sum(m * dearest.get(j, 0.0) for j, m in explore_slots.items())
-    if reserve > budget:  # the reserve may never exceed the budget: shrink every campaign's slots alike
-        explore_slots = {j: int(np.floor(m * budget / reserve)) for j, m in explore_slots.items()}
-        reserve = sum(m * dearest.get(j, 0.0) for j, m in explore_slots.items())
-    solution = solve(AllocationProblem(
-        hh, camp, np.asarray(score, float), np.asarray(cost, float), max(budget - reserve, 0.0),
-        {j: cap - explore_slots.get(j, 0) for j, cap in campaign_cap.items()}, config.max_per_household,
-    ))
+    score, cost = np.asarray(score, float), np.asarray(cost, float)
+    slots = {j: int(np.floor(config.explore_share * cap)) for j, cap in campaign_cap.items()}
+    everyone = {int(j): np.flatnonzero(camp == j) for j in np.unique(camp)}
+    reserve = _worst_draw(everyone, slots, cost)
+    while reserve > budget:  # even the first reserve may not exceed the budget: shrink every campaign's slots alike
+        slots = {j: int(np.floor(m * budget / reserve)) for j, m in slots.items()}
+        reserve = _worst_draw(everyone, slots, cost)
+    caps = {j: cap - slots.get(j, 0) for j, cap in campaign_cap.items()}
+    best = None
+    for _ in range(RESERVE_ROUNDS):
+        solution = solve(AllocationProblem(hh, camp, score, cost, max(budget - reserve, 0.0), caps,
+                                           config.max_per_household))
+        pools = _explore_pools(hh, camp, score, solution.chosen)
+        worst = _worst_draw(pools, slots, cost)
+        if cost[solution.chosen].sum() + worst <= budget + 1e-9 and (best is None or solution.value > best[0].value):
+            best = (solution, pools)
+        if worst >= reserve - 1e-9:
+            break
+        reserve = worst
+    solution, pools = best
     exploit = solution.chosen
     p_selected = exploit.astype(float)
     arm = np.where(exploit, EXPLOIT, NOT_CHOSEN).astype(object)
-
-    # disjoint explore pools: households with no exploit pick, each in its best-scoring campaign
-    taken = np.isin(hh, hh[exploit])
-    free = np.flatnonzero(~taken)
-    if len(free):
-        order = free[np.lexsort((camp[free], -np.asarray(score)[free], hh[free]))]
-        first = np.r_[True, hh[order][1:] != hh[order][:-1]]
-        pool_rows = order[first]  # one row per free household: its best campaign
-        for j in np.unique(camp[pool_rows]):
-            members = np.sort(pool_rows[camp[pool_rows] == j])
-            m = min(explore_slots.get(int(j), 0), len(members))
-            if m == 0:
-                continue
-            p_selected[members] = m / len(members)
-            drawn = rng.choice(members, size=m, replace=False)
-            arm[drawn] = EXPLORE
+    for j, members in pools.items():
+        m = min(slots.get(j, 0), len(members))
+        if m == 0:
+            continue
+        p_selected[members] = m / len(members)
+        arm[rng.choice(members, size=m, replace=False)] = EXPLORE
 
     selected = np.isin(arm, SENT_ARMS)
     held = selected & (rng.random(n) < config.holdout_share)

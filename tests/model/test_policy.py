@@ -80,3 +80,22 @@ def test_no_exploration_means_deterministic_sends(explore):
     d = decide_arms(hh, camp, score, cost, 60.0, caps, PolicyConfig(explore, 0.0), np.random.default_rng(1))
     assert ((d.arm == EXPLORE).sum() > 0) == (explore > 0)
     assert (d.propensity[d.arm == EXPLOIT] == 1).all()
+
+
+def test_explore_reserve_is_the_worst_draw_of_the_pools_not_of_every_pair():
+    """The money kept for exploration is what the explore pools could cost at most, so the
+    exploit part spends more of a binding budget than a reserve priced at the dearest pair."""
+    hh, camp, score, cost, caps = _instance()
+    budget, cfg = 60.0, PolicyConfig(explore_share=0.2, holdout_share=0.0)
+    d = decide_arms(hh, camp, score, cost, budget, caps, cfg, np.random.default_rng(0))
+    slots = {j: int(0.2 * cap) for j, cap in caps.items()}
+    naive_reserve = sum(m * cost[camp == j].max() for j, m in slots.items())
+    exploit_cost = cost[d.arm == EXPLOIT].sum()
+    pool_rows = (d.p_selected > 0) & (d.p_selected < 1)
+    worst_draw = sum(np.sort(cost[pool_rows & (camp == j)])[-m:].sum() for j, m in slots.items())
+    assert exploit_cost + worst_draw <= budget + 1e-9          # every possible draw fits the budget
+    assert exploit_cost > budget - naive_reserve + 1.0          # and the exploit part got more than before
+    # whatever the draw, the budget holds
+    for seed in range(50):
+        other = decide_arms(hh, camp, score, cost, budget, caps, cfg, np.random.default_rng(seed))
+        assert cost[np.isin(other.arm, (EXPLOIT, EXPLORE))].sum() <= budget + 1e-9
