@@ -8,6 +8,10 @@ data were wrong and what to do:
   of a soft check, the fix of a hard one) and a link to its page in the GX Data Docs;
 * **campaign**: recipients per campaign, budget used, expected redemptions and cost, control
   and exploration shares;
+* **closed campaigns**: each of our campaigns whose window ended before D, measured against the
+  lake: redemptions against expected, capture of the real redeemers, actual against expected
+  cost, lift against the per-campaign holdout (n/a on recorded history) and off-policy values
+  of today's champion (couponflow/outcomes.py);
 * **model**: what the campaign manifest's ``model`` entry says (version, kind, hold-out metrics
   when a trained model is in use, ...);
 * **plots** (matplotlib PNGs inlined as base64): score distribution, budget use, redemption trend.
@@ -252,12 +256,36 @@ def campaign_content(store: ObjectStore, settings: Settings, run_date: date) -> 
     }
 
 
+def closed_content(store: ObjectStore, settings: Settings, run_date: date) -> dict[str, Any]:
+    """Our campaigns whose window ended before the run date, measured against what the lake
+    recorded (couponflow/outcomes.py); the champion of today is the off-policy target."""
+    from couponflow.outcomes import closed_campaigns
+    from couponflow.sources import get_source
+    from models.registry import Registry
+    from models.scoring import load_scorer
+
+    if not settings.warehouse_path.exists():
+        return {"campaigns": [], "note": "the warehouse is not built yet: nothing to measure"}
+    registry = Registry(store)
+    target = load_scorer(registry, registry.champion(), settings.prior_strength)
+    history = bool(getattr(get_source(settings), "replays_history", False))
+    rows = closed_campaigns(settings, store, run_date, replays_history=history, target=target)
+    note = ("The source is recorded history: our sends reached nobody, so lift is n/a and the capture of the "
+            "real redeemers is what shows how well we chose. " if history else "")
+    return {"campaigns": rows, "history": history, "target_model": target.version,
+            "note": note + "Off-policy values: what the champion of today would have redeemed sending as many "
+                           "households as we did (its top scorers), from the logged propensities; support is the "
+                           "share of its sends the logging policy could have made. The model learns from the "
+                           "households the retailer chose: exploration is what lets it see the others."}
+
+
 def build_report(
     store: ObjectStore, settings: Settings, run_date: date, record: dict[str, Any], pages: dict[tuple, str],
 ) -> dict[str, Any]:
     """The report's content (deterministic: no times or run ids)."""
     gates = gate_rows(store, run_date, record, pages)
     camp = campaign_content(store, settings, run_date)
+    closed = None if record.get("failure") else closed_content(store, settings, run_date)
     warnings = len({(r["table"], p["check"], p["column"]) for r in gates["rows"] for p in r["problems"]
                     if p["status"] == "warn"} | {(p["table"], p["check"], p["column"]) for p in gates["landed"]
                                                  if p["status"] == "warn"})
@@ -273,7 +301,7 @@ def build_report(
     else:
         verdict = "safe to send" + (f" ({warnings} warnings from soft checks; see data quality)" if warnings else "")
     return {"run_date": run_date.isoformat(), "verdict": verdict, "failure": failure,
-            "failed_gate": record.get("failed_gate"), "gates": gates, "campaign": camp,
+            "failed_gate": record.get("failed_gate"), "gates": gates, "campaign": camp, "closed": closed,
             "data_docs": f"{DOCS}/index.html"}
 
 
@@ -384,6 +412,47 @@ def _model_html(model: dict[str, Any]) -> str:
     return f"<dl>{''.join(items)}</dl>"
 
 
+def _interval(est: dict[str, float] | None, note: str, digits: int = 2) -> str:
+    if not est:
+        return f"<span title='{html.escape(note)}'>n/a</span>"
+    return f"{est['value']:+.{digits}f} [{est['low']:+.{digits}f}, {est['high']:+.{digits}f}]"
+
+
+def _closed_html(closed: dict[str, Any] | None) -> str:
+    e = html.escape
+    if closed is None:
+        return "<p>Not measured: the run stopped.</p>"
+    if not closed["campaigns"]:
+        return f"<p>{e(closed.get('note') or 'No campaign of ours has closed before this date.')}</p>"
+    rows = []
+    for c in closed["campaigns"]:
+        op = c.get("off_policy") or {}
+        ratio = c["actual_over_expected_cost"]
+        rows.append(
+            f"<tr><td>{c['campaign_id']}</td><td>{e(c['mode'])}</td><td>{e(c['decided_on'])}</td>"
+            f"<td>{e(c['window_end'])}</td><td>{e(str(c['model']))}</td>"
+            f"<td>{c['sends']} ({c['explore_sends']} / {c['holdout']})</td>"
+            f"<td>{c['redeemed']} / {c['expected_redemptions']:.1f}</td>"
+            f"<td>{_pct(c['redemption_rate'])} / {_pct(c['holdout_redemption_rate'])}</td>"
+            f"<td><b>{_pct(c['capture'])}</b> of {c['redeemers_among_candidates']}</td>"
+            f"<td>{c['actual_cost']:.2f} / {c['expected_cost']:.2f} ({_fmt(ratio)}x)</td>"
+            f"<td>{_interval(c['lift_spend'], c['lift_note'])}</td>"
+            f"<td>{_interval(c['lift_redemption_rate'], c['lift_note'], 3)}</td>"
+            + (f"<td>{op['ips']:.1f} / {op['snips']:.1f} / {op['doubly_robust']:.1f} ({_pct(op['support'])})</td>"
+               if op else "<td>n/a</td>") + "</tr>")
+    lift_note = next((c["lift_note"] for c in closed["campaigns"] if c["lift_note"]), "")
+    return (
+        f"<p class='note'>{e(closed['note'])}</p>"
+        + (f"<p>Lift: {e(lift_note)}.</p>" if lift_note else "")
+        + "<table><tr><th>campaign</th><th>mode</th><th>decided on</th><th>window end</th><th>model</th>"
+          "<th>sends (explore / holdout)</th><th>redeemed / expected</th><th>redemption rate sent / holdout</th>"
+          "<th>capture of real redeemers</th><th>cost actual / expected</th><th>lift: spend on coupon products</th>"
+          "<th>lift: redemption rate</th>"
+          f"<th>off-policy, {e(str(closed.get('target_model')))} top: IPS / SNIPS / DR (support)</th></tr>"
+        + "".join(rows) + "</table>"
+    )
+
+
 def render_html(report: dict[str, Any], images: dict[str, str]) -> str:
     e = html.escape
     g = report["gates"]
@@ -446,6 +515,7 @@ def render_html(report: dict[str, Any], images: dict[str, str]) -> str:
     else:
         campaign_html = "<p>No campaign was published for this date.</p>"
         model_html = "<p>No campaign, so no model, for this date.</p>"
+    closed_html = _closed_html(report.get("closed"))
     imgs = "".join(f"<h3>{e(t)}</h3><img alt='{e(t)}' src='data:image/png;base64,{b}'>" for t, b in images.items())
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>couponflow {report['run_date']}</title>
@@ -457,6 +527,7 @@ def render_html(report: dict[str, Any], images: dict[str, str]) -> str:
 <table><tr><th>gate</th><th>status</th></tr>{summary}</table>
 <p>{_link(report['data_docs'], 'Great Expectations Data Docs of this run')}</p>
 <h2>Campaign</h2>{campaign_html}
+<h2>Closed campaigns</h2>{closed_html}
 <h2>Model</h2>{model_html}
 <h2>Plots</h2>{imgs or '<p>No data to plot for this date.</p>'}
 <h2>Data quality</h2>
