@@ -75,10 +75,11 @@ def load_candidates(settings: Settings, run_date: date) -> pd.DataFrame:
     return query_df(
         settings,
         """
-        select *
-        from marts.scoring_candidates
-        where run_date = ?
-        order by campaign_id, household_id
+        select s.*, c.lines_per_redeemer
+        from marts.scoring_candidates s
+        join marts.campaigns c using (campaign_id)
+        where s.run_date = ?
+        order by s.campaign_id, s.household_id
         """,
         [run_date],
     )
@@ -112,7 +113,11 @@ def decide(settings: Settings, run_date: date, candidates: pd.DataFrame, scorer:
         live_same_type=live_same_type,
     )
     score = np.asarray(scorer.predict(c), dtype=float) if len(c) else np.zeros(0)
-    discount = c["expected_discount"].astype(float).fillna(settings.default_discount).to_numpy()
+    if "lines_per_redeemer" not in c:
+        raise ValueError("candidates lack lines_per_redeemer: load them with load_candidates (it joins marts.campaigns)")
+    # what a redeeming household costs: the discount of one coupon line times the lines a redeemer takes
+    discount = (c["expected_discount"].astype(float).fillna(settings.default_discount)
+                * c["lines_per_redeemer"].astype(float)).to_numpy()
     cost = score * discount + settings.contact_cost
     eligible = status == ELIGIBLE
     caps = {int(k): int(v) for k, v in c.groupby("campaign_id")["planned_size"].first().items()}
@@ -218,10 +223,11 @@ def replay_candidates(settings: Settings, run_date: date, share: float) -> pd.Da
     cands = query_df(
         settings,
         """
-        select c.* replace (cast(ceil(? * r.n) as integer) as planned_size)
+        select c.* replace (cast(ceil(? * r.n) as integer) as planned_size), m.lines_per_redeemer
         from marts.scoring_candidates c
         join staging.stg_campaigns s using (household_id, campaign_id)
         join (select campaign_id, count(*) as n from staging.stg_campaigns group by 1) r using (campaign_id)
+        join marts.campaigns m using (campaign_id)
         where c.run_date = ?
         order by campaign_id, household_id
         """,
@@ -234,6 +240,13 @@ def replay_candidates(settings: Settings, run_date: date, share: float) -> pd.Da
             "retailer's sends of that day, which land with it (land through the run date first)"
         )
     return cands
+
+
+def campaign_starts(settings: Settings, first: date, last: date) -> list[date]:
+    """The dates in [first, last] on which at least one campaign starts."""
+    df = query_df(settings, "select distinct start_date from marts.campaigns where start_date between ? and ? order by 1",
+                  [first, last])
+    return [pd.Timestamp(d).date() for d in df["start_date"]]
 
 
 def replay_settings(settings: Settings, candidates: pd.DataFrame) -> Settings:

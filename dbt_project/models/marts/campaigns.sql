@@ -3,7 +3,10 @@
 -- (coupon_disc + coupon_match_disc) of past coupon-redeeming lines on the campaign's coupon
 -- products, using only transactions dated before the start; with no such history it falls back
 -- to all coupon lines before the start, and is null if there are none (the policy then uses its
--- default).
+-- default). A redeeming household takes several discounted lines in a window, so the cost of a
+-- redeemer is expected_discount x lines_per_redeemer: the discounted lines per redeeming household
+-- on their coupon products in the windows of past campaigns of the same type that ended before
+-- the start (all types when none of its type has; 1 when no campaign has ended yet).
 with watermark as (
     select max(landed_date) as last_landed
     from {{ ref('stg_landed_partitions') }}
@@ -55,6 +58,36 @@ recipients as (
     group by 1
 ),
 
+past_windows as (
+    -- every campaign's redeemers and their discounted lines on its coupon products in its window
+    select d.campaign_id, d.campaign_type, d.end_date,
+           count(distinct r.household_id) as redeemers,
+           count(l.product_id) as lines
+    from {{ ref('stg_campaign_descriptions') }} d
+    join (select distinct household_id, campaign_id
+          from {{ ref('stg_coupon_redemptions') }} x
+          join {{ ref('stg_campaign_descriptions') }} y using (campaign_id)
+          where x.redemption_date between y.start_date and y.end_date) r using (campaign_id)
+    left join (
+        select t.household_id, cp.campaign_id, t.product_id, t.transaction_date
+        from {{ ref('stg_transactions') }} t
+        join (select distinct campaign_id, product_id from {{ ref('stg_coupons') }}) cp using (product_id)
+        where t.coupon_disc > 0
+    ) l on l.campaign_id = d.campaign_id and l.household_id = r.household_id
+       and l.transaction_date between d.start_date and d.end_date
+    group by 1, 2, 3
+),
+
+lines_per_redeemer as (
+    select c.campaign_id,
+           sum(p.lines) filter (where p.campaign_type = c.campaign_type)
+               / nullif(sum(p.redeemers) filter (where p.campaign_type = c.campaign_type), 0) as same_type,
+           sum(p.lines) / nullif(sum(p.redeemers), 0) as any_type
+    from campaigns c
+    join past_windows p on p.end_date < c.start_date
+    group by 1
+),
+
 overall_discount as (
     select c.campaign_id, avg(l.discount) as mean_discount
     from campaigns c
@@ -73,6 +106,7 @@ select
     coalesce(cp.n_products, 0)                            as n_products,
     coalesce(cd.history_lines, 0)                         as discount_history_lines,
     cast(coalesce(cd.mean_discount, od.mean_discount) as double) as expected_discount,
+    cast(greatest(1.0, coalesce(lr.same_type, lr.any_type, 1.0)) as double) as lines_per_redeemer,
     coalesce(md.main_department, 'UNKNOWN')               as main_department,
     coalesce(r.n_recipients, 0)                           as n_recipients
 from campaigns c
@@ -81,3 +115,4 @@ left join campaign_discount cd using (campaign_id)
 left join overall_discount od using (campaign_id)
 left join recipients r using (campaign_id)
 left join main_department md using (campaign_id)
+left join lines_per_redeemer lr using (campaign_id)
