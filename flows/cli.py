@@ -99,7 +99,8 @@ def daily(
     typer.echo("stages (s):   " + ", ".join(f"{k} {v:.1f}" for k, v in out["stages"].items()))
 
 
-def _replay(settings, run_date: Optional[date], share: Optional[float], force: bool) -> None:
+def _replay(settings, run_date: Optional[date], share: Optional[float], force: bool,
+            end: Optional[date] = None) -> None:
     if run_date is None:
         typer.echo("--replay needs --date: the start date of the campaign to replay", err=True)
         raise typer.Exit(2)
@@ -107,17 +108,20 @@ def _replay(settings, run_date: Optional[date], share: Optional[float], force: b
     from flows.replay import replay as replay_flow
 
     try:
-        out = replay_flow(run_date=run_date, share=share, force=force)
+        out = replay_flow(run_date=run_date, share=share, force=force, end=end)
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
     store = open_store(settings)
-    typer.echo(f"replay of {out['run_date']}: {out['sends']} sends among the real recipients (model {out['model_version']})")
-    typer.echo(f"replay sends: {_where(store, out['campaign'] + '/sends.parquet')}")
-    if out["capture"] is None:
-        typer.echo("capture of real redeemers: not yet (the campaign's window has not fully landed); lift: n/a (replay)")
-    else:
-        typer.echo("capture of real redeemers: " + ", ".join(
-            f"campaign {c}: {v:.1%}" for c, v in out["capture"].items()) + "; lift: n/a (replay)")
+    if not out["days"]:
+        typer.echo(f"replay {run_date}..{end}: no campaign starts in the range")
+    for day in out["days"]:
+        typer.echo(f"replay of {day['run_date']}: {day['sends']} sends among the real recipients "
+                   f"(model {day['model_version']}): {_where(store, day['campaign'] + '/sends.parquet')}")
+        if day["capture"] is None:
+            typer.echo("  capture of real redeemers: not yet (the window has not fully landed); lift: n/a (replay)")
+        else:
+            typer.echo("  capture of real redeemers: " + ", ".join(
+                f"campaign {c}: {v:.1%}" for c, v in day["capture"].items()) + "; lift: n/a (replay)")
 
 
 @app.command()
@@ -126,11 +130,17 @@ def backfill(
     end: str = typer.Option(..., "--end", help="Last run date (inclusive)"),
     allocate: bool = typer.Option(True, "--allocate/--no-allocate", help="Decide each day, or only land and build"),
     force: bool = typer.Option(False, "--force", help="Re-decide dates already published"),
+    replay: bool = typer.Option(False, "--replay", help="Replay on history every campaign starting in the range"),
+    share: Optional[float] = typer.Option(None, "--share", help="Replay: share of the real recipients to reach"),
 ) -> None:
-    """Land every missing day before END, build once, then decide each day of [START, END]."""
+    """Land every missing day before END, build once, then decide each day of [START, END]
+    (with --replay: land through END and replay every campaign that starts in the range)."""
     settings = _settings()
     a, b = _parse_date(start, "--start"), _parse_date(end, "--end")
     _check_dates(settings, a, b)
+    if replay:
+        _replay(settings, a, share, force, end=b)
+        return
     from flows.daily import backfill as backfill_flow
 
     try:

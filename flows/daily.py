@@ -11,6 +11,8 @@ say why, and the flow raises GateFailed (the CLI exits 1 with its one line).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -72,6 +74,20 @@ def _stopped(settings, day: date, ran: dict[str, list], exc: GateFailed, record:
     tasks.write_report(settings, day, ran, failure=str(exc), failed_gate=exc.gate)
 
 
+@contextmanager
+def recorded(settings, store, record: RunRecord, ran: dict[str, list], day: Callable[[], date]) -> Iterator[None]:
+    """Record a failure in the run record (and, for a gate, in the report of ``day()``), then re-raise."""
+    try:
+        yield
+    except GateFailed as exc:
+        _stopped(settings, day(), ran, exc, record)
+        record.finish(store, "failed", str(exc))
+        raise
+    except Exception as exc:
+        record.finish(store, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+
+
 def _land_and_build(settings, run_date: date, record: RunRecord, ran: dict[str, list]) -> None:
     """Land every missing day before ``run_date`` (raw gate included), then build the warehouse."""
     with record.stage("land"):
@@ -89,19 +105,12 @@ def daily(run_date: date | None = None, force: bool = False) -> dict[str, Any]:
     day = check_run_date(run_date or next_run_date(store, source.first_day), source.first_day, source.last_day)
     record = RunRecord(_run_id(), "daily", {"run_date": day.isoformat(), "force": force})
     ran: dict[str, list] = {}
-    try:
+    with recorded(settings, store, record, ran, lambda: day):
         if published_campaign(store, day) is None or force:
             _land_and_build(settings, day, record, ran)
             with record.stage("gate-marts"):
                 ran["marts"] = tasks.gate_marts(settings, [day])
         record.outputs.update(_decide_day(settings, store, day, force, record, ran))
-    except GateFailed as exc:
-        _stopped(settings, day, ran, exc, record)
-        record.finish(store, "failed", str(exc))
-        raise
-    except Exception as exc:
-        record.finish(store, "failed", f"{type(exc).__name__}: {exc}")
-        raise
     record.outputs["run_date"] = day.isoformat()
     record.finish(store, "success")
     return {**record.outputs, "run_id": record.run_id, "stages": record.stages, "store": store.description}
@@ -116,21 +125,15 @@ def backfill(start: date, end: date, allocate: bool = True, force: bool = False)
     record = RunRecord(_run_id(), "backfill",
                        {"start": start.isoformat(), "end": end.isoformat(), "allocate": allocate, "force": force})
     ran: dict[str, list] = {}
-    day = end  # the date a gate failure is reported under
-    try:
+    current = {"day": end}  # the date a gate failure is reported under
+    with recorded(settings, store, record, ran, lambda: current["day"]):
         _land_and_build(settings, end, record, ran)
         if allocate:
             with record.stage("gate-marts"):
                 ran["marts"] = tasks.gate_marts(settings, days)
             record.outputs["days"] = {}
             for day in days:
+                current["day"] = day
                 record.outputs["days"][day.isoformat()] = _decide_day(settings, store, day, force, record, ran)
-    except GateFailed as exc:
-        _stopped(settings, day, ran, exc, record)
-        record.finish(store, "failed", str(exc))
-        raise
-    except Exception as exc:
-        record.finish(store, "failed", f"{type(exc).__name__}: {exc}")
-        raise
     record.finish(store, "success")
     return {**record.outputs, "run_id": record.run_id, "stages": record.stages, "store": store.description}

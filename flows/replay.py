@@ -40,32 +40,43 @@ def allocate_replay(settings: Settings, run_date: date, share: float):
     return decision, replay_settings
 
 
+def _replay_day(settings: Settings, store, day: date, share: float, force: bool, record: RunRecord) -> dict[str, Any]:
+    with record.stage("allocate"):
+        decision, replay_settings = allocate_replay(settings, day, share)
+    with record.stage("gate-campaign"):
+        tasks.gate_campaign(replay_settings, decision)
+    with record.stage("publish"):
+        ds = campaign.publish_campaign(store, replay_settings, decision, force=force, replay=True)
+    return {"run_date": day.isoformat(), "campaign": ds.prefix, "sends": len(decision.sends),
+            "model_version": decision.model["version"], "capture": campaign.replay_capture(settings, decision)}
+
+
 @flow(name="replay", log_prints=True)
-def replay(run_date: date, share: float | None = None, force: bool = False) -> dict[str, Any]:
+def replay(run_date: date, share: float | None = None, force: bool = False, end: date | None = None) -> dict[str, Any]:
+    """Replay the campaigns starting on ``run_date`` or, with ``end``, every campaign start in
+    [run_date, end] (one landing and one build for the range)."""
     settings = load_settings()
     store, source = open_store(settings), get_source(settings)
-    day = check_run_date(run_date, source.first_day, source.last_day)
+    first = check_run_date(run_date, source.first_day, source.last_day)
+    last = check_run_date(end, source.first_day, source.last_day) if end else first
+    if last < first:
+        raise ValueError(f"the replay range ends ({last}) before it starts ({first}): swap --start and --end")
     share = share or settings.replay_share
     record = RunRecord(str(flow_run.id or uuid.uuid4()), "replay",
-                       {"run_date": day.isoformat(), "share": share, "force": force})
+                       {"start": first.isoformat(), "end": last.isoformat(), "share": share, "force": force})
     try:
         with record.stage("land"):
-            tasks.land(settings, day)
+            tasks.land(settings, last)
         with record.stage("build"):
             tasks.build_warehouse(settings)
-        with record.stage("gate-marts"):
-            tasks.gate_marts(settings, [day])
-        with record.stage("allocate"):
-            decision, replay_settings = allocate_replay(settings, day, share)
-        with record.stage("gate-campaign"):
-            tasks.gate_campaign(replay_settings, decision)
-        with record.stage("publish"):
-            ds = campaign.publish_campaign(store, replay_settings, decision, force=force, replay=True)
-        capture = campaign.replay_capture(settings, decision)
+        days = [first] if last == first else campaign.campaign_starts(settings, first, last)
+        if days:
+            with record.stage("gate-marts"):
+                tasks.gate_marts(settings, days)
+        results = [_replay_day(settings, store, day, share, force, record) for day in days]
     except Exception as exc:
         record.finish(store, "failed", f"{type(exc).__name__}: {exc}")
         raise
-    record.outputs = {"run_date": day.isoformat(), "campaign": ds.prefix, "sends": len(decision.sends),
-                      "model_version": decision.model["version"], "capture": capture}
+    record.outputs = {"days": results}
     record.finish(store, "success")
-    return {**record.outputs, "run_id": record.run_id, "stages": record.stages}
+    return {"days": results, "run_id": record.run_id, "stages": record.stages}

@@ -164,7 +164,7 @@ def test_replay_on_a_fresh_home_lands_the_day_and_keeps_apart(local_home):
     from flows.replay import replay
 
     store = open_store(local_home)
-    out = replay(run_date=CAMPAIGN_1_START, share=0.2)
+    out = replay(run_date=CAMPAIGN_1_START, share=0.2)["days"][0]
     assert out["capture"] is None  # campaign 1 runs until 2017-04-09: its redemptions have not landed
     assert 0 < out["sends"] <= 3   # 20% of its 13 real recipients, rounded up
     assert landed_days(store)[-1] == CAMPAIGN_1_START  # the retailer's sends of the day landed with it

@@ -103,3 +103,18 @@ def test_replay_chooses_among_real_recipients_and_scores_capture(year_home):
     captured = real[real["household_id"].isin(sends["household_id"])]["label"].sum() / real["label"].sum()
     assert f"campaign 13: {captured:.1%}" in res.output
     assert captured > 0.2  # better than a random fifth of the recipients would do on average
+
+
+def test_a_replay_backfill_replays_every_campaign_start_of_the_range(year_home):
+    """backfill --replay over 2017-08-08 .. 2017-09-20: campaigns 13, 14 and 15 start in it; the
+    first two windows have closed (capture known), 15 runs into 2018 (not yet)."""
+    from flows.cli import app
+
+    settings, store = year_home
+    res = CliRunner().invoke(app, ["backfill", "--start", "2017-08-08", "--end", "2017-09-20", "--replay"])
+    assert res.exit_code == 0, res.output
+    replayed = sorted(k.split("/")[2] for k in store.list("replay/campaigns/") if k.endswith("manifest.json"))
+    assert replayed == ["date=2017-08-08", "date=2017-09-04", "date=2017-09-20"]
+    assert store.list("campaigns/") == []  # nothing among the real campaigns
+    assert "campaign 13:" in res.output and "campaign 14:" in res.output
+    assert res.output.count("not yet") == 1 and "replay of 2017-09-20" in res.output
