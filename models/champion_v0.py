@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-VERSION = "v0"
 KIND = "rule"
 DESCRIPTION = "smoothed past redemption rate: (redeemed + m*prior) / (received + m)"
 
