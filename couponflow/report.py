@@ -7,7 +7,7 @@ data were wrong and what to do:
   landed), marts and campaign, each pass / warn / fail with its problems (the documented reason
   of a soft check, the fix of a hard one) and a link to its page in the GX Data Docs;
 * **campaign**: recipients per campaign, budget used, expected redemptions and cost, control
-  and exploration shares;
+  and exploration shares, reach and cost by demographic segment;
 * **closed campaigns**: each of our campaigns whose window ended before D, measured against the
   lake: redemptions against expected, capture of the real redeemers, actual against expected
   cost, lift against the per-campaign holdout (n/a on recorded history) and off-policy values
@@ -227,6 +227,29 @@ def gate_rows(store: ObjectStore, run_date: date, record: dict[str, Any], pages:
             "partitions_gated": raw.get("partitions_gated", {})}
 
 
+SEGMENTS = ("age", "income", "kids_count")  # demographics known for about a third of households
+
+
+def segment_rows(settings: Settings, dec: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Reach and expected cost of the day's sends by demographic segment (DESIGN.md: whether or
+    not the model may use demographics, operators see whom the campaign reaches)."""
+    if dec is None or dec.empty or not settings.warehouse_path.exists():
+        return []
+    from couponflow.warehouse import query_df
+
+    hh = query_df(settings, f"select household_id, {', '.join(SEGMENTS)} from marts.households")
+    d = dec.merge(hh, on="household_id", how="left")
+    rows = []
+    for col in SEGMENTS:
+        segment = d[col].astype("string").fillna("unknown")
+        for value, g in d.groupby(segment, sort=True):
+            candidates, sends = int(g["household_id"].nunique()), int(g["chosen"].sum())
+            rows.append({"dimension": col, "segment": str(value), "candidate_households": candidates,
+                         "sends": sends, "reach": sends / candidates if candidates else None,
+                         "expected_cost": round(float(g.loc[g["chosen"], "expected_cost"].sum()), 6)})
+    return rows
+
+
 def campaign_content(store: ObjectStore, settings: Settings, run_date: date) -> dict[str, Any] | None:
     ds = manifest.read(store, dated_prefix("campaigns", run_date))
     if ds is None:
@@ -253,6 +276,7 @@ def campaign_content(store: ObjectStore, settings: Settings, run_date: date) -> 
         "holdout": summary.get("holdout"),  # selected but held back to measure lift (when the policy has one)
         "note": summary.get("note", ""),
         "model": m.get("model") or {},
+        "segments": segment_rows(settings, dec),
     }
 
 
@@ -511,6 +535,14 @@ def render_html(report: dict[str, Any], images: dict[str, str]) -> str:
                f"<th>control</th><th>sends</th><th>exp. redemptions</th><th>exp. cost</th></tr>{per}</table>"
                if per else "")
         )
+        seg = "".join(
+            f"<tr><td>{e(r['dimension'])}</td><td>{e(r['segment'])}</td><td>{r['candidate_households']}</td>"
+            f"<td>{r['sends']}</td><td>{_pct(r['reach'])}</td><td>{r['expected_cost']:.2f}</td></tr>"
+            for r in camp.get("segments", []))
+        if seg:
+            campaign_html += ("<h3>Reach and cost by segment</h3><table><tr><th>dimension</th><th>segment</th>"
+                              "<th>candidate households</th><th>sends</th><th>reach</th><th>exp. cost</th></tr>"
+                              f"{seg}</table>")
         model_html = _model_html(camp["model"])
     else:
         campaign_html = "<p>No campaign was published for this date.</p>"

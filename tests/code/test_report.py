@@ -62,6 +62,11 @@ def test_the_report_says_what_operators_need(published):
     assert camp["expected_redemptions"] == pytest.approx(decision.sends["score"].sum(), abs=1e-5)
     assert 0.03 < camp["control_share"] < 0.07 and camp["model"]["version"] == "v0"
     assert [p["campaign_id"] for p in camp["campaigns"]] == [18]
+    # reach and cost by demographic segment: each dimension partitions the sends and their cost
+    for dim in report.SEGMENTS:
+        rows = [r for r in camp["segments"] if r["dimension"] == dim]
+        assert sum(r["sends"] for r in rows) == camp["sends"] and "unknown" in {r["segment"] for r in rows}
+        assert sum(r["expected_cost"] for r in rows) == pytest.approx(camp["expected_cost"], abs=1e-4)
     # the data D decides on: the three partitions of D-1 and the four snapshots, then marts and campaign
     rows = {(r["gate"], r["table"], r["partition"]): r for r in c["gates"]["rows"]}
     assert ("raw", "transactions", "2017-10-29") in rows and ("raw", "coupons", "snapshot") in rows
@@ -75,6 +80,7 @@ def test_the_report_says_what_operators_need(published):
     page = _html(store, ds)
     assert page.count("<img ") == 3 and "Score distribution" in page and "Redemption trend" in page
     assert "known: 17 product ids" in page and "safe to send" in page
+    assert "Reach and cost by segment" in page and "Closed campaigns" in page
 
 
 class _Refs(HTMLParser):
