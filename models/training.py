@@ -6,6 +6,12 @@ validation slice (never a random split), fits the preprocessing on the training 
 trains with a positive-class weight (redeemers are about one row in ten) and early stopping on
 the validation loss, then fits a Platt calibration (a * logit + b) on the validation slice so
 that scores are probabilities again. Runs on the GPU when one is available.
+
+A model is one or more member networks whose logits are averaged before the calibration:
+``n_members`` trains the family with seeds seed .. seed + n_members - 1 (a seed ensemble; every
+member sees the same split and preprocessing, and stops early on its own), and the family
+``blend`` trains a logistic regression and an MLP separately for each of those seeds (unlike
+``wide_deep``, which trains the two jointly).
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from models.evaluation import all_metrics, reliability_table
 from models.features import Preprocessor, feature_columns
 
 LABEL = "label"
+WEIGHTS_FORMAT = "members-v1"
+FAMILIES = networks.FAMILIES + ("blend",)
 
 
 @dataclass(frozen=True)
@@ -43,17 +51,38 @@ class TrainConfig:
     validation_share: float = 0.10  # of the redeemers, in the most recent campaigns
     seed: int = 0
     use_demographics: bool = False
+    n_members: int = 1  # seed ensemble: members trained with seeds seed .. seed + n_members - 1
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"unknown model family {self.family!r}: choose one of {', '.join(FAMILIES)}")
+        if self.n_members < 1:
+            raise ValueError(f"n_members must be at least 1, not {self.n_members}")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        return cls(**{**d, "hidden": tuple(d.get("hidden", cls.hidden))})
+        # a version written before n_members existed holds exactly one network
+        return cls(**{"n_members": 1, **d, "hidden": tuple(d.get("hidden", cls.hidden))})
+
+    def members(self) -> list[tuple[str, int]]:
+        """(network family, seed) of each member, in the order their weights are saved."""
+        families = ["logistic", "mlp"] if self.family == "blend" else [self.family]
+        return [(f, self.seed + i) for i in range(self.n_members) for f in families]
+
+    def learning_rate(self, family: str) -> float:
+        return self.lr or (0.001 if family == "logistic" else 0.003)
+
+
+def _build(config: TrainConfig, family: str, pre: Preprocessor) -> torch.nn.Module:
+    return networks.build(family, pre.n_numeric_inputs, pre.cardinalities, config.hidden, config.emb_dim,
+                          config.dropout)
 
 
 @dataclass
 class RedemptionModel:
     config: TrainConfig
     preprocessor: Preprocessor
-    network: torch.nn.Module
+    networks: list[torch.nn.Module]  # one per entry of config.members(), logits averaged
     calibration: tuple[float, float] = (1.0, 0.0)
     info: dict[str, Any] = field(default_factory=dict)  # training window, epochs, validation metrics
 
@@ -62,11 +91,15 @@ class RedemptionModel:
         return self.preprocessor.numeric + self.preprocessor.categorical
 
     def logits(self, df: pd.DataFrame) -> np.ndarray:
+        """The members' mean logit (float64), before calibration."""
         num, cat = self.preprocessor.transform(df)
-        self.network.eval()
+        xn, xc = torch.from_numpy(num), torch.from_numpy(cat)
+        total = np.zeros(len(df))
         with torch.no_grad():
-            out = self.network(torch.from_numpy(num), torch.from_numpy(cat))
-        return out.double().numpy()
+            for net in self.networks:
+                net.eval()
+                total += net(xn, xc).double().numpy()
+        return total / len(self.networks)
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
         """Calibrated P(redeem) for each row."""
@@ -74,24 +107,39 @@ class RedemptionModel:
         return 1.0 / (1.0 + np.exp(-(a * self.logits(df) + b)))
 
     # -- serialisation: weights as torch bytes, everything else as JSON -----------------------
+    # weights.pt holds {"format": WEIGHTS_FORMAT, "members": [state_dict, ...]} in the order of
+    # config.members(); a version written before ensembles holds one bare state dict.
     def weights_bytes(self) -> bytes:
         buf = io.BytesIO()
-        torch.save(self.network.state_dict(), buf)
+        torch.save({"format": WEIGHTS_FORMAT, "members": [net.state_dict() for net in self.networks]}, buf)
         return buf.getvalue()
 
     def spec(self) -> dict[str, Any]:
         return {"config": asdict(self.config), "preprocessor": self.preprocessor.to_dict(),
-                "calibration": list(self.calibration), "info": self.info}
+                "members": [{"family": f, "seed": s} for f, s in self.config.members()],
+                "weights_format": WEIGHTS_FORMAT, "calibration": list(self.calibration), "info": self.info}
 
     @classmethod
     def load(cls, spec: dict[str, Any], weights: bytes) -> "RedemptionModel":
         config = TrainConfig.from_dict(spec["config"])
         pre = Preprocessor.from_dict(spec["preprocessor"])
-        net = networks.build(config.family, pre.n_numeric_inputs, pre.cardinalities,
-                             config.hidden, config.emb_dim, config.dropout)
-        net.load_state_dict(torch.load(io.BytesIO(weights), weights_only=True))
-        net.eval()
-        return cls(config, pre, net, tuple(spec["calibration"]), spec.get("info", {}))
+        saved = torch.load(io.BytesIO(weights), weights_only=True)
+        if spec.get("weights_format") is None:  # written before ensembles: one bare state dict
+            states = [saved]
+        elif saved.get("format") == spec["weights_format"] == WEIGHTS_FORMAT:
+            states = saved["members"]
+        else:
+            raise ValueError(f"weights format {saved.get('format')!r} (model.json says "
+                             f"{spec['weights_format']!r}) is not one this code reads ({WEIGHTS_FORMAT!r})")
+        members = config.members()
+        if len(states) != len(members):
+            raise ValueError(f"weights hold {len(states)} networks, the configuration {len(members)}")
+        nets = []
+        for (family, _), state in zip(members, states):
+            net = _build(config, family, pre)
+            net.load_state_dict(state)
+            nets.append(net.eval())
+        return cls(config, pre, nets, tuple(spec["calibration"]), spec.get("info", {}))
 
 
 def default_device() -> torch.device:
@@ -142,31 +190,56 @@ def train(examples: pd.DataFrame, config: TrainConfig = TrainConfig(),
     numeric, categorical = feature_columns(config.use_demographics)
     pre = Preprocessor.fit(train_df, numeric, categorical)
 
-    torch.manual_seed(config.seed)
-    net = networks.build(config.family, pre.n_numeric_inputs, pre.cardinalities,
-                         config.hidden, config.emb_dim, config.dropout).to(device)
-
     def tensors(df: pd.DataFrame):
         num, cat = pre.transform(df)
         y = df[LABEL].to_numpy(dtype=np.float32)
         return (torch.from_numpy(num).to(device), torch.from_numpy(cat).to(device),
                 torch.from_numpy(y).to(device))
 
-    xn, xc, y = tensors(train_df)
-    vn, vc, vy = tensors(valid_df)
+    data = tensors(train_df), tensors(valid_df)
+    nets, runs = [], []
+    for family, seed in config.members():
+        net, best_epoch, epochs = _fit_member(config, family, seed, pre, data, device)
+        nets.append(net)
+        runs.append({"family": family, "seed": seed, "best_epoch": best_epoch, "epochs": epochs})
+
+    model = RedemptionModel(config, pre, nets)
+    v_logits = model.logits(valid_df)
+    v_y = valid_df[LABEL].to_numpy(dtype=float)
+    model.calibration = _platt(v_logits, v_y)
+    v_p = model.predict(valid_df)
+    model.info = {
+        "train_rows": len(train_df), "train_positives": int(train_df[LABEL].sum()),
+        "train_campaigns": sorted(int(c) for c in train_df["campaign_id"].unique()),
+        "validation_campaigns": sorted(int(c) for c in valid_df["campaign_id"].unique()),
+        "train_window": [str(examples["as_of_date"].min())[:10], str(examples["as_of_date"].max())[:10]],
+        "best_epoch": runs[0]["best_epoch"], "members": runs, "epochs": sum(r["epochs"] for r in runs),
+        "device": str(device),
+        "validation": all_metrics(v_y, v_p, valid_df["campaign_id"].to_numpy()),
+        "reliability": reliability_table(v_y, v_p, bins=5),
+    }
+    return model
+
+
+def _fit_member(config: TrainConfig, family: str, seed: int, pre: Preprocessor, data, device: torch.device,
+                ) -> tuple[torch.nn.Module, int, int]:
+    """One network, early-stopped on the validation loss: (network on the CPU, best epoch, epochs run)."""
+    (xn, xc, y), (vn, vc, vy) = data
+    torch.manual_seed(seed)
+    net = _build(config, family, pre).to(device)
     n_pos = float(y.sum())
     pos_weight = torch.tensor(np.sqrt((len(y) - n_pos) / max(n_pos, 1.0)), dtype=torch.float32, device=device)
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
-    lr = config.lr or (0.001 if config.family == "logistic" else 0.003)
-    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=config.weight_decay)
-    gen = torch.Generator().manual_seed(config.seed)  # batch order, on the CPU for every device
-    drop_gen = torch.Generator().manual_seed(config.seed + 1)  # dropout masks, likewise
+    opt = torch.optim.Adam(net.parameters(), lr=config.learning_rate(family), weight_decay=config.weight_decay)
+    gen = torch.Generator().manual_seed(seed)  # batch order, on the CPU for every device
+    drop_gen = torch.Generator().manual_seed(seed + 1)  # dropout masks, likewise
     for module in net.modules():
         if isinstance(module, networks.HostSeededDropout):
             module.generator = drop_gen
 
-    best, best_state, best_epoch, stale = float("inf"), copy.deepcopy(net.state_dict()), 0, 0
+    best, best_state, best_epoch, stale, epochs = float("inf"), copy.deepcopy(net.state_dict()), 0, 0, 0
     for epoch in range(config.max_epochs):
+        epochs = epoch + 1
         net.train()
         for idx in torch.randperm(len(y), generator=gen).split(config.batch_size):
             idx = idx.to(device)
@@ -183,20 +256,4 @@ def train(examples: pd.DataFrame, config: TrainConfig = TrainConfig(),
             if stale >= config.patience:
                 break
     net.load_state_dict(best_state)
-    net = net.to("cpu").eval()
-
-    model = RedemptionModel(config, pre, net)
-    v_logits = model.logits(valid_df)
-    v_y = valid_df[LABEL].to_numpy(dtype=float)
-    model.calibration = _platt(v_logits, v_y)
-    v_p = model.predict(valid_df)
-    model.info = {
-        "train_rows": len(train_df), "train_positives": int(train_df[LABEL].sum()),
-        "train_campaigns": sorted(int(c) for c in train_df["campaign_id"].unique()),
-        "validation_campaigns": sorted(int(c) for c in valid_df["campaign_id"].unique()),
-        "train_window": [str(examples["as_of_date"].min())[:10], str(examples["as_of_date"].max())[:10]],
-        "best_epoch": best_epoch, "device": str(device),
-        "validation": all_metrics(v_y, v_p, valid_df["campaign_id"].to_numpy()),
-        "reliability": reliability_table(v_y, v_p, bins=5),
-    }
-    return model
+    return net.to("cpu").eval(), best_epoch, epochs

@@ -6,9 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+import io
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from couponflow.storage import LocalStore
 from models.backtest import scored_rows, training_rows
@@ -34,7 +38,37 @@ def test_training_is_deterministic_given_a_seed(examples):
     assert not np.array_equal(a, c)
 
 
-@pytest.mark.parametrize("family", ["logistic", "mlp", "wide_deep"])
+def test_a_seed_ensemble_is_deterministic_and_its_members_are_the_single_seed_networks(examples):
+    ensemble = train(examples, replace(FAST, n_members=3, seed=4))
+    again = train(examples, replace(FAST, n_members=3, seed=4))
+    assert np.array_equal(ensemble.predict(examples), again.predict(examples))
+    assert [m["seed"] for m in ensemble.info["members"]] == [4, 5, 6]
+    # member i is exactly the network a single training with seed 4 + i gives; the ensemble
+    # scores with their mean logit
+    singles = [train(examples, replace(FAST, seed=s)) for s in (4, 5, 6)]
+    for net, single in zip(ensemble.networks, singles):
+        for a, b in zip(net.state_dict().values(), single.networks[0].state_dict().values()):
+            assert torch.equal(a, b)
+    np.testing.assert_allclose(ensemble.logits(examples), np.mean([m.logits(examples) for m in singles], axis=0),
+                               rtol=1e-12, atol=1e-12)
+    assert not np.array_equal(ensemble.predict(examples), singles[0].predict(examples))
+
+
+def test_the_blend_trains_a_logistic_and_an_mlp_per_seed(examples):
+    blend = train(examples, replace(FAST, family="blend", n_members=2))
+    assert [(m["family"], m["seed"]) for m in blend.info["members"]] == [
+        ("logistic", 0), ("mlp", 0), ("logistic", 1), ("mlp", 1)]
+    assert [type(n).__name__ for n in blend.networks] == ["Logistic", "MLP", "Logistic", "MLP"]
+
+
+def test_unknown_family_or_empty_ensemble_is_refused():
+    with pytest.raises(ValueError, match="unknown model family"):
+        TrainConfig(family="gbm")
+    with pytest.raises(ValueError, match="n_members"):
+        TrainConfig(n_members=0)
+
+
+@pytest.mark.parametrize("family", ["logistic", "mlp", "wide_deep", "blend"])
 def test_every_family_learns_the_known_signal(examples, family):
     model = train(examples, replace(FAST, family=family))
     p = model.predict(examples)
@@ -141,6 +175,45 @@ def test_champion_challenger_cycle_with_registry_and_rollback(tmp_path):
         registry.rollback("v42")
     with pytest.raises(RegistryError, match="versions look like"):
         registry.rollback("latest")
+
+
+def test_an_ensemble_round_trips_through_the_registry_with_identical_scores(tmp_path, examples):
+    registry = Registry(LocalStore(tmp_path))
+    for config in (replace(FAST, n_members=3), replace(FAST, family="blend", n_members=2)):
+        model = train(examples, config)
+        version = registry.register(model, {"note": "round trip"})
+        loaded = registry.load(version)
+        assert loaded.config == config and len(loaded.networks) == len(config.members())
+        np.testing.assert_array_equal(loaded.predict(examples), model.predict(examples))
+        assert registry.card(version)["members"] == [{"family": f, "seed": s} for f, s in config.members()]
+
+
+def test_a_version_written_before_ensembles_still_loads(tmp_path, examples):
+    """Registry versions are immutable: one written by the single-network code (a bare state dict
+    in weights.pt, no n_members in its configuration) must keep scoring the same."""
+    from couponflow import manifest
+
+    model = train(examples, FAST)
+    spec = model.spec()
+    del spec["members"], spec["weights_format"], spec["config"]["n_members"]
+    buf = io.BytesIO()
+    torch.save(model.networks[0].state_dict(), buf)
+    store = LocalStore(tmp_path)
+    manifest.publish(store, "registry/versions/v1",
+                     {"weights.pt": buf.getvalue(), "model.json": manifest.to_json_bytes({**spec, "version": "v1"})},
+                     {"kind": "model", "version": "v1", "family": "mlp"})
+    old = Registry(store).load("v1")
+    assert old.config.n_members == 1 and "n_members" not in json.loads(store.get(
+        [k for k in store.list("registry/versions/v1/") if k.endswith("model.json")][0]))["config"]
+    np.testing.assert_array_equal(old.predict(examples), model.predict(examples))
+
+
+def test_weights_that_do_not_match_the_configuration_are_refused(examples):
+    model = train(examples, replace(FAST, n_members=2))
+    spec = model.spec()
+    spec["config"]["n_members"] = 3
+    with pytest.raises(ValueError, match="weights hold 2 networks, the configuration 3"):
+        type(model).load(spec, model.weights_bytes())
 
 
 # -- the backtest sees nothing after its cut (real data) --------------------------------------
