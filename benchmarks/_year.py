@@ -11,11 +11,18 @@ import pandas as pd
 
 def year_examples(home: str | None) -> pd.DataFrame:
     """training_examples of the full year; builds the home first when it has no lake yet."""
+    from couponflow.warehouse import query_df
+
+    return query_df(year_settings(home), "select * from marts.training_examples")
+
+
+def year_settings(home: str | None):
+    """Settings of a home with the whole year landed and built (built first when needed)."""
     from couponflow.config import load_settings
     from couponflow.ingest import land_through
     from couponflow.sources.completejourney import CompleteJourneySource
     from couponflow.storage import LocalStore
-    from couponflow.warehouse import expose_lake, query_df, run_dbt
+    from couponflow.warehouse import expose_lake, run_dbt
 
     settings = load_settings(home=Path(home or tempfile.mkdtemp(prefix="couponflow-bench-")))
     source = CompleteJourneySource()
@@ -23,7 +30,7 @@ def year_examples(home: str | None) -> pd.DataFrame:
     if land_through(store, source, source.last_day).landed_days or not settings.warehouse_path.exists():
         expose_lake(settings, store)
         run_dbt(settings, "build")
-    return query_df(settings, "select * from marts.training_examples")
+    return settings
 
 
 def home_argument(parser: argparse.ArgumentParser) -> None:

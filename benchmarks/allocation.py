@@ -1,5 +1,6 @@
-"""Allocation: solve time, peak memory and gap to the LP bound, side by side with HiGHS, and the
-replay capture of real redeemers at 10/20/50% budgets.
+"""Allocation: solve time, peak memory and gap to the LP bound, side by side with HiGHS, the
+replay capture of real redeemers at 10/20/50% budgets, and the daily policy's budget use on
+every real run date.
 
 Every solve runs in its own subprocess (peak memory = that process's max RSS); HiGHS
 (interior point, ``highs-ipm``) gets a time limit and an address-space limit and is reported as
@@ -110,6 +111,29 @@ def replay_table(home: str | None) -> None:
         print(line)
 
 
+def policy_table(home: str | None) -> None:
+    """The daily logging policy on every real run date (v0 scores, default settings): how much of
+    the budget it spends and on whom. Budget-bound days are where the explore reserve matters."""
+    from couponflow.campaign import decide, load_candidates
+    from couponflow.warehouse import query_df
+    from _year import year_settings
+    from models.scoring import v0_scorer
+
+    settings = year_settings(home)
+    dates = query_df(settings, "select distinct run_date from marts.scoring_candidates order by 1")["run_date"]
+    print(f"\nthe daily policy on each real run date (v0 scores, budget {settings.budget_per_day:.0f}, explore "
+          f"{settings.explore_share:.0%}, holdout {settings.holdout_share:.0%})")
+    print(f"{'run date':<12}{'campaigns':>10}{'eligible':>10}{'sends':>7}{'explore':>9}{'holdout':>9}"
+          f"{'exp. cost':>11}{'budget used':>13}{'exp. redemptions':>18}")
+    for d in dates:
+        d = d.date() if hasattr(d, "date") else d
+        s = decide(settings, d, load_candidates(settings, d), v0_scorer(settings.prior_strength)).summary
+        eligible = sum(c["eligible"] for c in s["campaigns"])
+        print(f"{str(d):<12}{len(s['campaigns']):>10}{eligible:>10}{s['sends']:>7}{s['explore_sends']:>9}"
+              f"{s['holdout']:>9}{s['expected_cost']:>11.1f}{s['expected_cost'] / s['budget']:>13.1%}"
+              f"{s['expected_redemptions']:>18.1f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000, 1_000_000])
@@ -123,6 +147,7 @@ def main() -> None:
     solver_table(args.sizes, args.campaigns, args.highs_timeout, args.highs_memory_gb)
     if not args.no_replay:
         replay_table(args.home)
+        policy_table(args.home)
     print(f"\n({time.perf_counter() - t0:.0f} s in all)")
 
 

@@ -2,9 +2,11 @@
 random, hold back a share of the selected as a per-campaign control, and log exact propensities.
 
 For each campaign j with head-count cap[j]:
-  1. ``m[j] = floor(explore_share * cap[j])`` slots are kept for exploration, with money set
-     aside for the worst draw they could make (all slots shrink alike when even the sum of the
-     ``m[j]`` dearest eligible pairs of every j would exceed the budget).
+  1. ``m[j] = floor(explore_share * n[j])`` slots are kept for exploration, where ``n[j]`` is
+     what campaign j would send with no exploration (the solver on the whole budget and caps:
+     when the budget binds far below the caps, a share of the caps would turn most sends into
+     exploration). Money is set aside for the worst draw they could make (all slots shrink
+     alike when even the sum of the ``m[j]`` dearest eligible pairs of every j would exceed it).
   2. The solver fills the rest: budget minus that reserve, caps ``cap[j] - m[j]`` (arm exploit,
      selection probability 1).
   3. Every eligible household the solver left out joins the explore pool of the campaign it
@@ -93,7 +95,11 @@ def decide_arms(
     n = len(household_id)
     hh, camp = np.asarray(household_id), np.asarray(campaign_id)
     score, cost = np.asarray(score, float), np.asarray(cost, float)
-    slots = {j: int(np.floor(config.explore_share * cap)) for j, cap in campaign_cap.items()}
+    slots = {j: 0 for j in campaign_cap}
+    if config.explore_share > 0 and n:
+        greedy = solve(AllocationProblem(hh, camp, score, cost, budget, campaign_cap, config.max_per_household))
+        sends = dict(zip(*np.unique(camp[greedy.chosen], return_counts=True)))
+        slots = {j: int(np.floor(config.explore_share * sends.get(j, 0))) for j in campaign_cap}
     everyone = {int(j): np.flatnonzero(camp == j) for j in np.unique(camp)}
     reserve = _worst_draw(everyone, slots, cost)
     while reserve > budget:  # even the first reserve may not exceed the budget: shrink every campaign's slots alike

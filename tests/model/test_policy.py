@@ -88,7 +88,7 @@ def test_explore_reserve_is_the_worst_draw_of_the_pools_not_of_every_pair():
     hh, camp, score, cost, caps = _instance()
     budget, cfg = 60.0, PolicyConfig(explore_share=0.2, holdout_share=0.0)
     d = decide_arms(hh, camp, score, cost, budget, caps, cfg, np.random.default_rng(0))
-    slots = {j: int(0.2 * cap) for j, cap in caps.items()}
+    slots = {j: int(((d.arm == EXPLORE) & (camp == j)).sum()) for j in caps}  # no holdout: every draw is sent
     naive_reserve = sum(m * cost[camp == j].max() for j, m in slots.items())
     exploit_cost = cost[d.arm == EXPLOIT].sum()
     pool_rows = (d.p_selected > 0) & (d.p_selected < 1)
@@ -99,3 +99,13 @@ def test_explore_reserve_is_the_worst_draw_of_the_pools_not_of_every_pair():
     for seed in range(50):
         other = decide_arms(hh, camp, score, cost, budget, caps, cfg, np.random.default_rng(seed))
         assert cost[np.isin(other.arm, (EXPLOIT, EXPLORE))].sum() <= budget + 1e-9
+
+
+def test_exploration_is_a_share_of_the_sends_not_of_the_caps():
+    """Caps far above what the budget buys: a share of the caps would make most sends explore."""
+    hh, camp, score, cost, _ = _instance(n_households=2000)
+    caps = {j: 1500 for j in range(3)}
+    d = decide_arms(hh, camp, score, cost, 150.0, caps, PolicyConfig(explore_share=0.1, holdout_share=0.0),
+                    np.random.default_rng(0))
+    sent, explored = d.sent.sum(), (d.arm == EXPLORE).sum()
+    assert sent > 150 and 0 < explored <= 0.1 * sent + 3  # 10% of the caps would be 450 draws
