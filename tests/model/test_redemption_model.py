@@ -22,7 +22,7 @@ from models.registry import V0, Registry, RegistryError
 from models.training import TrainConfig, time_ordered_split, train
 from tests.model.synthetic import make_examples, true_probability
 
-FAST = TrainConfig(max_epochs=40, patience=8)
+FAST = TrainConfig(max_epochs=40, patience=8, n_members=1)  # one network keeps these quick; ensemble tests set n_members
 
 
 @pytest.fixture(scope="module")
