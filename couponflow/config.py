@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     policy_salt: str = Field("couponflow-policy-v1", min_length=1, description="Seeds the policy's draws per run date")
 
     # -- the model and its promotion ---------------------------------------------------------
-    model_family: Literal["logistic", "mlp", "wide_deep"] = Field("mlp", description="Challenger family")
+    model_family: Literal["logistic", "mlp", "wide_deep", "blend"] = Field("mlp", description="Challenger family")
     use_demographics: bool = Field(False, description="May the model use age, income, kids ...?")
     train_seed: int = 0
     min_holdout_positives: int = Field(100, ge=1, description="Redeemers the promotion hold-out must hold")
