@@ -215,6 +215,19 @@ def published_campaign(store: ObjectStore, day: date) -> manifest.Dataset | None
     return manifest.read(store, dated_prefix("campaigns", day))
 
 
+def published_decisions(store: ObjectStore, day: date, *, replay: bool = False
+                        ) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    """The decision log published for ``day`` (under ``replay/`` for a replay) and its manifest."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    ds = manifest.read(store, (REPLAY_AREA if replay else "") + dated_prefix("decisions", day))
+    if ds is None:
+        return None
+    return pq.read_table(io.BytesIO(manifest.read_object(store, ds, DECISIONS))).to_pandas(), ds.manifest
+
+
 # -- replay on history --------------------------------------------------------------------------
 
 def replay_candidates(settings: Settings, run_date: date, share: float) -> pd.DataFrame:

@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     max_sends_in_window: int = Field(3, ge=1, description="Contact cap: our sends per household in the window")
     contact_window_days: int = Field(28, ge=1, description="Trailing window of the contact cap")
     replay_share: float = Field(0.2, gt=0, le=1, description="Replay: share of a campaign's real recipients we may reach")
-    explore_share: float = Field(0.10, ge=0, lt=1, description="Share of each campaign's slots explored at random")
+    explore_share: float = Field(0.10, ge=0, lt=1, description="Share of each campaign's sends (without exploration) explored at random")
     holdout_share: float = Field(0.10, ge=0, lt=1, description="Share of the selected held back as the campaign's control")
     policy_salt: str = Field("couponflow-policy-v1", min_length=1, description="Seeds the policy's draws per run date")
 

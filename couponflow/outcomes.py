@@ -10,31 +10,20 @@ the current champion sending its top scorers, scored on the campaign's candidate
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
-from couponflow import manifest
-from couponflow.campaign import DECISIONS, REPLAY_AREA
+from couponflow.campaign import published_decisions
 from couponflow.config import Settings
-from couponflow.contract import dated_prefix
 from couponflow.storage import ObjectStore
 from couponflow.warehouse import query_df
 from models.closed_campaigns import OUTCOME_COLUMNS, measure_campaign
 from models.scoring import Scorer
 
-MODES = (("live", ""), ("replay", REPLAY_AREA))
-
-
-def _decision_log(store: ObjectStore, area: str, day: date) -> tuple[pd.DataFrame, dict[str, Any]] | None:
-    ds = manifest.read(store, area + dated_prefix("decisions", day))
-    if ds is None:
-        return None
-    return pq.read_table(io.BytesIO(manifest.read_object(store, ds, DECISIONS))).to_pandas(), ds.manifest
+MODES = ("live", "replay")
 
 
 def closed_campaigns(settings: Settings, store: ObjectStore, run_date: date, *, replays_history: bool,
@@ -46,43 +35,34 @@ def closed_campaigns(settings: Settings, store: ObjectStore, run_date: date, *, 
         where end_date < ? order by start_date desc, campaign_id
     """, [run_date])
     out: list[dict[str, Any]] = []
-    for start in sorted(set(closed["start_date"]), reverse=True):
-        start = pd.Timestamp(start).date()
-        for mode, area in MODES:
-            found = _decision_log(store, area, start)
-            if found is None:
-                continue
-            log, meta = found
-            ids = sorted(int(c) for c in closed.loc[pd.to_datetime(closed["start_date"]).dt.date == start, "campaign_id"])
-            for cid in ids:
-                one = log[log["campaign_id"] == cid]
-                if one.empty:
-                    continue
-                out.append(_measure(settings, one, meta, mode, start, cid, replays_history, target,
-                                    closed.loc[closed["campaign_id"] == cid, "end_date"].iloc[0]))
+    for row in closed.itertuples(index=False):
+        start, cid = pd.Timestamp(row.start_date).date(), int(row.campaign_id)
+        logs = {}
+        for mode in MODES:
+            found = published_decisions(store, start, replay=mode == "replay")
+            if found is not None and (found[0]["campaign_id"] == cid).any():
+                logs[mode] = (found[0][found[0]["campaign_id"] == cid], found[1])
+        if not logs:
+            continue
+        outcomes = query_df(settings, f"select household_id, {', '.join(OUTCOME_COLUMNS)} "
+                                      "from marts.campaign_outcomes where campaign_id = ?", [cid])
+        scores = None
+        if target is not None:
+            cands = query_df(settings, "select * from marts.scoring_candidates where run_date = ? and campaign_id = ?",
+                             [start, cid])
+            scores = pd.Series(np.asarray(target.predict(cands), float), index=cands["household_id"].to_numpy())
+        for mode, (log, meta) in logs.items():
+            joined = log.merge(outcomes, on="household_id", how="left")
+            unmatched = int(joined["redeemed"].isna().sum())
+            if unmatched:
+                raise ValueError(f"{unmatched} rows of the decision log of {start} (campaign {cid}) have no outcome "
+                                 "in marts.campaign_outcomes: rebuild the warehouse (couponflow daily --force)")
+            m = measure_campaign(
+                joined, contact_cost=float(meta.get("policy", {}).get("contact_cost", settings.contact_cost)),
+                causal=not replays_history and mode == "live",
+                target_score=None if scores is None else joined["household_id"].map(scores).fillna(0.0).to_numpy())
+            out.append({"campaign_id": cid, "mode": mode, "decided_on": start.isoformat(),
+                        "window_end": pd.Timestamp(row.end_date).date().isoformat(),
+                        "model": meta.get("model", {}).get("version"),
+                        "target_model": target.version if target is not None else None, **m})
     return out
-
-
-def _measure(settings: Settings, log: pd.DataFrame, meta: dict[str, Any], mode: str, start: date, cid: int,
-             replays_history: bool, target: Scorer | None, end) -> dict[str, Any]:
-    outcomes = query_df(settings, f"""
-        select household_id, {', '.join(OUTCOME_COLUMNS)} from marts.campaign_outcomes where campaign_id = ?
-    """, [cid])
-    joined = log.merge(outcomes, on="household_id", how="left")
-    unmatched = int(joined["redeemed"].isna().sum())
-    if unmatched:
-        raise ValueError(f"{unmatched} rows of the decision log of {start} (campaign {cid}) have no outcome in "
-                         "marts.campaign_outcomes: rebuild the warehouse (couponflow daily --force)")
-    target_score = None
-    if target is not None:
-        cands = query_df(settings, "select * from marts.scoring_candidates where run_date = ? and campaign_id = ?",
-                         [start, cid])
-        scores = pd.Series(np.asarray(target.predict(cands), float), index=cands["household_id"].to_numpy())
-        target_score = joined["household_id"].map(scores).fillna(0.0).to_numpy()
-    contact_cost = float(meta.get("policy", {}).get("contact_cost", settings.contact_cost))
-    m = measure_campaign(joined, contact_cost=contact_cost, causal=not replays_history and mode == "live",
-                         target_score=target_score)
-    return {"campaign_id": cid, "mode": mode, "decided_on": start.isoformat(),
-            "window_end": pd.Timestamp(end).date().isoformat(),
-            "model": meta.get("model", {}).get("version"),
-            "target_model": target.version if target is not None else None, **m}

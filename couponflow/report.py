@@ -72,12 +72,10 @@ def load_gate_record(store: ObjectStore, run_date: date) -> dict[str, Any] | Non
 
 
 def _decisions(store: ObjectStore, run_date: date) -> pd.DataFrame | None:
-    import pyarrow.parquet as pq
+    from couponflow.campaign import published_decisions
 
-    ds = manifest.read(store, dated_prefix("decisions", run_date))
-    if ds is None:
-        return None
-    return pq.read_table(io.BytesIO(manifest.read_object(store, ds, "decisions.parquet"))).to_pandas()
+    found = published_decisions(store, run_date)
+    return found[0] if found else None
 
 
 def redemption_trend(settings: Settings, run_date: date) -> pd.DataFrame | None:
