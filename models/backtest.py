@@ -16,7 +16,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from models.evaluation import Interval, all_metrics, auc_within_campaign, bootstrap_difference
+from models.evaluation import LOWER_IS_BETTER, METRICS, Interval, all_metrics, bootstrap_differences
 from models.scoring import v0_scorer
 from models.training import TrainConfig, train
 
@@ -35,7 +35,8 @@ class BacktestResult:
     cut: date
     scores: pd.DataFrame               # household_id, campaign_id, score (the model under test)
     metrics: dict[str, dict[str, float]]  # model name -> metrics on the fully observed rows
-    vs_logistic: dict[str, Interval]   # model name -> within-campaign AUC minus the logistic's
+    vs_logistic: dict[str, dict[str, Interval]]  # model name -> metric -> its value minus the logistic's
+    vs_rule: dict[str, Interval]       # metric -> the model's value minus the v0 rule's
     evaluated_campaigns: list[int]
     train_rows: int
 
@@ -59,23 +60,86 @@ def backtest(examples: pd.DataFrame, cut: date, config: TrainConfig, *,
     scores["random"] = np.random.default_rng(0).random(len(scored))
 
     mask = scored.index.isin(evaluated.index)
-    y, camp, hh = (evaluated[c].to_numpy() for c in ("label", "campaign_id", "household_id"))
-    metrics = {name: all_metrics(y, s[mask], camp) for name, s in scores.items()}
-    vs = {name: bootstrap_difference(auc_within_campaign, y, scores["logistic"][mask], s[mask], camp, hh,
-                                     n_boot=n_boot)
-          for name, s in scores.items() if name != "logistic"}
+    metrics, vs, vs_rule = compare_scores(evaluated, {name: s[mask] for name, s in scores.items()}, n_boot=n_boot)
     out = scored[["household_id", "campaign_id"]].assign(score=scores["model"])
-    return BacktestResult(cut, out, metrics, vs, sorted(int(c) for c in evaluated["campaign_id"].unique()),
-                          len(train_df))
+    return BacktestResult(cut, out, metrics, vs, vs_rule,
+                          sorted(int(c) for c in evaluated["campaign_id"].unique()), len(train_df))
+
+
+def compare_scores(rows: pd.DataFrame, scores: dict[str, np.ndarray], *, n_boot: int = 300,
+                   ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, Interval]], dict[str, Interval]]:
+    """Metrics of each named score on the same labelled rows, every one's difference from the
+    ``logistic`` and the ``model``'s from the ``v0_rule``, with household-cluster intervals."""
+    y, camp, hh = (rows[c].to_numpy() for c in ("label", "campaign_id", "household_id"))
+    metrics = {name: all_metrics(y, s, camp) for name, s in scores.items()}
+    vs = {name: bootstrap_differences(METRICS, y, scores["logistic"], s, camp, hh, n_boot=n_boot)
+          for name, s in scores.items() if name != "logistic"}
+    vs_rule = bootstrap_differences(METRICS, y, scores["v0_rule"], scores["model"], camp, hh, n_boot=n_boot)
+    return metrics, vs, vs_rule
+
+
+def better(metric: str, diff: Interval) -> Interval:
+    """A difference turned so that positive means better (log loss: lower is better)."""
+    return Interval(-diff.mean, -diff.high, -diff.low) if metric in LOWER_IS_BETTER else diff
+
+
+@dataclass(frozen=True)
+class QualityBar:
+    """The benchmark's bar, read two ways: on point estimates and against the intervals."""
+    behind_logistic: list[str]   # metrics where the model's point estimate is worse than the logistic's
+    worse_than_logistic: list[str]  # ... and its whole interval is on the worse side
+    not_clearly_above_rule: list[str]  # metrics where the model's interval against v0 reaches zero
+
+    @property
+    def as_good_as_logistic(self) -> bool:
+        """No metric on which the model is worse than the logistic beyond the interval."""
+        return not self.worse_than_logistic
+
+    @property
+    def met(self) -> bool:
+        return self.as_good_as_logistic and not self.not_clearly_above_rule
+
+
+def quality_bar(result: BacktestResult) -> QualityBar:
+    vs_log = {m: better(m, d) for m, d in result.vs_logistic["model"].items()}
+    vs_rule = {m: better(m, d) for m, d in result.vs_rule.items()}
+    return QualityBar([m for m, d in vs_log.items() if d.mean < 0], [m for m, d in vs_log.items() if d.high < 0],
+                      [m for m, d in vs_rule.items() if d.low <= 0])
 
 
 def format_table(result: BacktestResult) -> str:
-    cols = ["roc_auc", "pr_auc", "log_loss", "auc_within_campaign", "capture_10", "capture_20", "capture_50"]
+    cols = list(METRICS)
     lines = [f"backtest at cut {result.cut}: trained on {result.train_rows} rows (campaigns ended before the cut); "
              f"evaluated on campaigns {result.evaluated_campaigns}",
-             f"{'model':<12}" + "".join(f"{c:>{len(c) + 2}}" for c in cols) + f"{'AUCwc - logistic (90% CI)':>34}"]
+             f"{'model':<12}" + "".join(f"{c:>{len(c) + 2}}" for c in cols)]
     for name, m in result.metrics.items():
-        diff = result.vs_logistic.get(name)
-        ci = f"{diff.mean:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}]" if diff else "(reference)"
-        lines.append(f"{name:<12}" + "".join(f"{m[c]:>{len(c) + 2}.4f}" for c in cols) + f"{ci:>34}")
+        lines.append(f"{name:<12}" + "".join(f"{m[c]:>{len(c) + 2}.4f}" for c in cols))
+
+    def cell(d: Interval) -> str:
+        return f"{d.mean:+.4f} [{d.low:+.4f},{d.high:+.4f}]"
+
+    width = 27
+    lines += ["", "difference from the logistic regression, with 90% household-cluster bootstrap intervals "
+                  "(log loss: lower is better)",
+              f"{'model':<12}" + "".join(f"{c:>{width}}" for c in cols)]
+    for name, diffs in result.vs_logistic.items():
+        lines.append(f"{name:<12}" + "".join(f"{cell(diffs[c]):>{width}}" for c in cols))
+    lines.append(f"{'model - v0':<12}" + "".join(f"{cell(result.vs_rule[c]):>{width}}" for c in cols))
+
+    bar, positives = quality_bar(result), result.metrics["model"]["positives"]
+
+    def behind(m: str) -> str:
+        d = result.vs_logistic["model"][m]
+        extra = f", {abs(d.mean) * positives:.0f} of {positives:.0f} redeemers" if m.startswith("capture") else ""
+        return f"{m} ({d.mean:+.4f}{extra})"
+
+    lines.append("bar, at least as good as the logistic regression on every metric: "
+                 + ("yes, on every point estimate" if not bar.behind_logistic else
+                    ("yes within the intervals: " if bar.as_good_as_logistic else "no: ")
+                    + "behind on " + ", ".join(behind(m) for m in bar.behind_logistic)
+                    + ("; worse beyond the interval on " + ", ".join(bar.worse_than_logistic)
+                       if bar.worse_than_logistic else "; no interval lies wholly on the worse side")))
+    lines.append("bar, clearly better than the past-redemption-rate rule (v0) on every metric: "
+                 + ("yes, every interval excludes zero" if not bar.not_clearly_above_rule else
+                    "no: the interval reaches zero on " + ", ".join(bar.not_clearly_above_rule)))
     return "\n".join(lines)

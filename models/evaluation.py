@@ -105,22 +105,53 @@ class Interval:
     high: float
 
 
+METRICS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], float]] = {
+    "roc_auc": lambda y, p, c: roc_auc(y, p),
+    "pr_auc": lambda y, p, c: pr_auc(y, p),
+    "log_loss": lambda y, p, c: log_loss(y, p),
+    "auc_within_campaign": auc_within_campaign,
+    **{f"capture_{int(s * 100)}": (lambda y, p, c, s=s: capture_at(y, p, c, s)) for s in CAPTURE_SHARES},
+}
+LOWER_IS_BETTER = frozenset({"log_loss"})
+
+
+def bootstrap_differences(
+    metrics: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], float]],
+    y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray, campaign: np.ndarray, household: np.ndarray,
+    *, n_boot: int = 300, level: float = 0.90, seed: int = 0,
+) -> dict[str, Interval]:
+    """metric(B) - metric(A) for each metric, with household-cluster bootstrap intervals.
+
+    Every metric is differenced on the same resamples of whole households.
+    """
+    y, p_a, p_b = np.asarray(y), np.asarray(p_a, float), np.asarray(p_b, float)
+    campaign = np.asarray(campaign)
+    rng = np.random.default_rng(seed)
+    households, inverse = np.unique(household, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(households) + 1))
+    rows_of = [order[bounds[i]:bounds[i + 1]] for i in range(len(households))]
+    diffs: dict[str, list[float]] = {name: [] for name in metrics}
+    for _ in range(n_boot):
+        pick = rng.integers(0, len(households), len(households))
+        idx = np.concatenate([rows_of[i] for i in pick])
+        for name, metric in metrics.items():
+            d = metric(y[idx], p_b[idx], campaign[idx]) - metric(y[idx], p_a[idx], campaign[idx])
+            if not np.isnan(d):
+                diffs[name].append(d)
+    tail = (1 - level) / 2
+    out = {}
+    for name, metric in metrics.items():
+        point = metric(y, p_b, campaign) - metric(y, p_a, campaign)
+        out[name] = Interval(point, float(np.quantile(diffs[name], tail)), float(np.quantile(diffs[name], 1 - tail)))
+    return out
+
+
 def bootstrap_difference(
     metric: Callable[[np.ndarray, np.ndarray, np.ndarray], float],
     y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray, campaign: np.ndarray, household: np.ndarray,
     *, n_boot: int = 300, level: float = 0.90, seed: int = 0,
 ) -> Interval:
     """metric(B) - metric(A), with a household-cluster bootstrap interval."""
-    rng = np.random.default_rng(seed)
-    households, inverse = np.unique(household, return_inverse=True)
-    rows_of = [np.flatnonzero(inverse == i) for i in range(len(households))]
-    diffs = []
-    for _ in range(n_boot):
-        pick = rng.integers(0, len(households), len(households))
-        idx = np.concatenate([rows_of[i] for i in pick])
-        d = metric(y[idx], p_b[idx], campaign[idx]) - metric(y[idx], p_a[idx], campaign[idx])
-        if not np.isnan(d):
-            diffs.append(d)
-    point = metric(y, p_b, campaign) - metric(y, p_a, campaign)
-    tail = (1 - level) / 2
-    return Interval(point, float(np.quantile(diffs, tail)), float(np.quantile(diffs, 1 - tail)))
+    return bootstrap_differences({"m": metric}, y, p_a, p_b, campaign, household,
+                                 n_boot=n_boot, level=level, seed=seed)["m"]

@@ -66,6 +66,7 @@ def test_backtest_command_prints_metrics_and_writes_scores(year_home, tmp_path):
     res = CliRunner().invoke(app, ["backtest", "--cut", "2017-10-30", "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "v0_rule" in res.output and "logistic" in res.output and "random" in res.output
+    assert "difference from the logistic regression" in res.output and "bar, clearly better than" in res.output
     scores = pd.read_parquet(out)
     assert list(scores.columns) == ["household_id", "campaign_id", "score"]
     assert set(scores["campaign_id"]) >= {18, 19} and scores["score"].between(0, 1).all()
