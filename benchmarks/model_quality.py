@@ -12,31 +12,26 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _year import home_argument, year_examples  # noqa: E402
 
-from models.backtest import backtest, format_table, scored_rows, training_rows  # noqa: E402
-from models.evaluation import METRICS, all_metrics  # noqa: E402
-from models.training import TrainConfig, train  # noqa: E402
+from models.backtest import (  # noqa: E402
+    backtest, evaluated_rows, format_table, metrics_over_seeds, scored_rows, training_rows)
+from models.evaluation import METRICS  # noqa: E402
+from models.training import TrainConfig  # noqa: E402
 
 
 def seed_spread(examples, cut: date, seeds: list[int]) -> str:
     """Each metric's mean ± sd over training seeds, for the default and the logistic regression."""
-    tr, scored = training_rows(examples, cut), scored_rows(examples, cut)
-    ev = scored[scored["label_is_final"] & ~scored["is_censored"]]
-    y, c = ev["label"].to_numpy(), ev["campaign_id"].to_numpy()
+    tr, ev = training_rows(examples, cut), evaluated_rows(scored_rows(examples, cut))
     lines = [f"over base seeds {seeds} (mean ± sd)",
              f"{'model':<12}" + "".join(f"{m:>{len(m) + 8}}" for m in METRICS)]
     for name, cfg in [("model", TrainConfig()), ("logistic", TrainConfig(family="logistic"))]:
-        runs = np.array([[all_metrics(y, train(tr, replace(cfg, seed=s)).predict(ev), c)[m] for m in METRICS]
-                         for s in seeds])
+        runs = metrics_over_seeds(tr, ev, cfg, seeds)
         lines.append(f"{name:<12}" + "".join(f"{f'{mu:.4f}±{sd:.4f}':>{len(m) + 8}}"
                                              for m, mu, sd in zip(METRICS, runs.mean(0), runs.std(0))))
     return "\n".join(lines)

@@ -43,12 +43,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _year import home_argument, year_examples  # noqa: E402
 
-from models.evaluation import all_metrics  # noqa: E402
+from models.backtest import metrics_over_seeds  # noqa: E402
+from models.evaluation import METRICS, all_metrics  # noqa: E402
 from models.scoring import v0_scorer  # noqa: E402
-from models.training import TrainConfig, train  # noqa: E402
+from models.training import TrainConfig  # noqa: E402
 
 CUT, UNTIL = pd.Timestamp("2017-05-08"), pd.Timestamp("2017-08-08")
-COLS = ["roc_auc", "pr_auc", "log_loss", "auc_within_campaign", "capture_10", "capture_20", "capture_50"]
+COLS = list(METRICS)  # the columns of metrics_over_seeds
 SEEDS = 25  # members per form candidate
 WIDTHS = [(32, 16), (64, 32), (128, 64), (256, 128), (512, 256), (128,), (256,), (128, 64, 32)]
 
@@ -71,12 +72,9 @@ FORMS = [
 
 
 def evaluate(tr: pd.DataFrame, ev: pd.DataFrame, cfg: TrainConfig, seeds) -> tuple[np.ndarray, float]:
-    y, c = ev["label"].to_numpy(), ev["campaign_id"].to_numpy()
-    runs, t0 = [], time.process_time()
-    for s in seeds:
-        m = all_metrics(y, train(tr, replace(cfg, seed=s)).predict(ev), c)
-        runs.append([m[k] for k in COLS])
-    return np.array(runs), (time.process_time() - t0) / len(seeds)
+    t0 = time.process_time()
+    runs = metrics_over_seeds(tr, ev, cfg, seeds)
+    return runs, (time.process_time() - t0) / len(seeds)
 
 
 def main() -> None:

@@ -66,15 +66,21 @@ def capture_at(y: np.ndarray, p: np.ndarray, campaign: np.ndarray, share: float)
     return reached / total if total else float("nan")
 
 
+# every metric as f(y, p, campaign); all_metrics and the bootstrap intervals use this one list
+METRICS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], float]] = {
+    "roc_auc": lambda y, p, c: roc_auc(y, p),
+    "pr_auc": lambda y, p, c: pr_auc(y, p),
+    "log_loss": lambda y, p, c: log_loss(y, p),
+    "auc_within_campaign": auc_within_campaign,
+    **{f"capture_{int(s * 100)}": (lambda y, p, c, s=s: capture_at(y, p, c, s)) for s in CAPTURE_SHARES},
+}
+LOWER_IS_BETTER = frozenset({"log_loss"})
+
+
 def all_metrics(y: np.ndarray, p: np.ndarray, campaign: np.ndarray) -> dict[str, float]:
     y, p, campaign = np.asarray(y), np.asarray(p, float), np.asarray(campaign)
-    out = {
-        "roc_auc": roc_auc(y, p), "pr_auc": pr_auc(y, p), "log_loss": log_loss(y, p),
-        "auc_within_campaign": auc_within_campaign(y, p, campaign),
-    }
-    for s in CAPTURE_SHARES:
-        out[f"capture_{int(s * 100)}"] = capture_at(y, p, campaign, s)
-    out["rows"], out["positives"] = float(len(y)), float(np.asarray(y).sum())
+    out = {name: metric(y, p, campaign) for name, metric in METRICS.items()}
+    out["rows"], out["positives"] = float(len(y)), float(y.sum())
     return out
 
 
@@ -103,16 +109,6 @@ class Interval:
     mean: float
     low: float
     high: float
-
-
-METRICS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], float]] = {
-    "roc_auc": lambda y, p, c: roc_auc(y, p),
-    "pr_auc": lambda y, p, c: pr_auc(y, p),
-    "log_loss": lambda y, p, c: log_loss(y, p),
-    "auc_within_campaign": auc_within_campaign,
-    **{f"capture_{int(s * 100)}": (lambda y, p, c, s=s: capture_at(y, p, c, s)) for s in CAPTURE_SHARES},
-}
-LOWER_IS_BETTER = frozenset({"log_loss"})
 
 
 def bootstrap_differences(

@@ -63,7 +63,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
         # a version written before n_members existed holds exactly one network
-        return cls(**{"n_members": 1, **d, "hidden": tuple(d.get("hidden", cls.hidden))})
+        return cls(**{"n_members": 1, **d, "hidden": tuple(d["hidden"])})
 
     def members(self) -> list[tuple[str, int]]:
         """(network family, seed) of each member, in the order their weights are saved."""
