@@ -31,7 +31,7 @@ from couponflow.storage import ObjectStore
 from expectations.raw_gate import BASELINE_WINDOW, RawContext, check_partitions
 from expectations.runtime import GateFailed, GateResult
 
-__all__ = ["GateFailed", "LandingReport", "land_through", "landed_days"]
+__all__ = ["GateFailed", "LandingReport", "land_through", "landed_days", "published_days"]
 
 PART = "part-0.parquet"
 VALIDATION = "validation.json"  # the raw gate's result, published with the data it describes
@@ -60,17 +60,20 @@ class LandingReport:
         ]
 
 
-def landed_days(store: ObjectStore, table: str = "transactions") -> list[date]:
-    """Days of a daily table that a manifest publishes."""
-    out = []
+def published_days(store: ObjectStore, table: str) -> set[date]:
+    """Days of one daily table that a manifest publishes (the table alone, landed or not)."""
+    out = set()
     for key in store.list(f"raw/{table}/date="):
         if key.endswith("/" + manifest.MANIFEST):
-            out.append(date.fromisoformat(key.split("date=")[1].split("/")[0]))
-    return sorted(out)
+            out.add(date.fromisoformat(key.split("date=")[1].split("/")[0]))
+    return out
 
 
-def _is_landed(store: ObjectStore, d: date) -> bool:
-    return all(store.exists(f"{raw_prefix(t.name, d)}/{manifest.MANIFEST}") for t in DAILY_TABLES)
+def landed_days(store: ObjectStore) -> list[date]:
+    """Days that are landed: every daily table of the day is published (DESIGN: a day with only
+    some tables is pending, and the next run lands it whole)."""
+    days = [published_days(store, spec.name) for spec in DAILY_TABLES]
+    return sorted(set.intersection(*days))
 
 
 def _meta(source: Source, table: str, d: date | None) -> dict:
@@ -166,7 +169,9 @@ def land_through(
     n = (last_day - source.first_day).days + 1
     wanted = [source.first_day + timedelta(i) for i in range(max(n, 0))]
     done = set(landed_days(store))
-    pending = [d for d in wanted if d not in done and not _is_landed(store, d)]
+    # a half-landed day (a crash between its tables) is pending: re-publishing the tables it
+    # already has is a no-op (same bytes, same manifest), the missing ones complete it
+    pending = [d for d in wanted if d not in done]
     if not pending:
         return report
 

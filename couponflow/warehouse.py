@@ -74,8 +74,15 @@ def expose_lake(settings: Settings, store: ObjectStore) -> dict[str, int]:
     views: dict[str, str] = {}
     counts: dict[str, int] = {}
     landed: list[tuple[str, str]] = []
+    published = {spec.name: _published(store, spec.name) for spec in DAILY_TABLES + SNAPSHOT_TABLES}
+    # a day is landed only when every daily table of it is: a half-landed day (a crash between its
+    # tables) stays invisible to dbt until the next run completes it
+    complete_days = set.intersection(*({ds.manifest["partition"] for ds in published[spec.name]}
+                                       for spec in DAILY_TABLES))
     for spec in DAILY_TABLES + SNAPSHOT_TABLES:
-        datasets = _published(store, spec.name)
+        datasets = published[spec.name]
+        if spec.daily:
+            datasets = [ds for ds in datasets if ds.manifest["partition"] in complete_days]
         if not datasets:
             raise WarehouseError(
                 f"the lake holds no published {spec.name} data: land some days first "

@@ -8,15 +8,9 @@ session into a local lake (CI economy, DESIGN.md).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sysconfig
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -37,72 +31,16 @@ import pytest  # noqa: E402
 
 from couponflow.config import Settings, load_settings  # noqa: E402
 from couponflow.storage import LocalStore, S3Store  # noqa: E402
-
-ACCESS_KEY, SECRET_KEY = "devkey", "devsecret"
-
-
-def _free_port() -> int:
-    """A port that is free, and whose +10000 gRPC twin is free too (weed listens on both)."""
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port + 10000 > 65535:
-            continue
-        with socket.socket() as s2:
-            try:
-                s2.bind(("127.0.0.1", port + 10000))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port pair found")
+from tests.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedServer  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def seaweed():
     """A real S3 endpoint: SeaweedFS ``weed mini`` on 127.0.0.1, stopped at the end."""
-    weed = Path(sysconfig.get_path("scripts")) / "weed"
-    if not weed.exists():
-        pytest.fail(f"{weed} is missing: install the dev extras (pip install -e '.[dev]')")
-    data = _SESSION_DIR / "seaweed"
-    data.mkdir()
-    config = _SESSION_DIR / "s3.json"
-    config.write_text(json.dumps({"identities": [{
-        "name": "dev", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
-        "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]}))
-    ports = {name: _free_port() for name in ("s3", "master", "volume", "filer", "admin")}
-    cmd = [
-        str(weed), "mini", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}",
-        f"-s3.port={ports['s3']}", f"-s3.config={config}", f"-master.port={ports['master']}",
-        f"-volume.port={ports['volume']}", f"-filer.port={ports['filer']}", f"-admin.port={ports['admin']}",
-        "-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
-    ]
-    log = open(_SESSION_DIR / "weed.log", "wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    endpoint = f"http://127.0.0.1:{ports['s3']}"
-    import boto3
-    from botocore.config import Config
-
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
-                          config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
-    deadline = time.time() + 60
-    while True:
-        try:
-            client.list_buckets()
-            break
-        except Exception:  # noqa: BLE001 - not up yet
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                raise RuntimeError(f"SeaweedFS did not start; see {_SESSION_DIR / 'weed.log'}")
-            time.sleep(0.3)
-    yield {"endpoint": endpoint, "client": client}
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    server = SeaweedServer(_SESSION_DIR / "seaweed")
+    server.start()
+    yield {"endpoint": server.endpoint, "client": server.client(), "server": server}
+    server.stop()
 
 
 @pytest.fixture

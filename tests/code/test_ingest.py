@@ -9,7 +9,8 @@ import pytest
 
 from couponflow import manifest
 from couponflow.contract import DAILY_TABLES, raw_prefix
-from couponflow.ingest import GateFailed, land_through, landed_days
+from couponflow.ingest import GateFailed, land_through, landed_days, published_days
+from couponflow.storage import LocalStore
 from tests.helpers import corrupted, null_household
 
 
@@ -35,7 +36,7 @@ def test_never_lands_the_run_date_or_later(local_store, source):
     land_through(local_store, source, date(2017, 2, 7))
     assert max(landed_days(local_store)) == date(2017, 2, 7)
     for spec in DAILY_TABLES:
-        for d in landed_days(local_store, spec.name):
+        for d in published_days(local_store, spec.name):
             assert d < run_date
     last = pq.read_table(local_store.local_path(f"{raw_prefix('transactions', date(2017, 2, 7))}/part-0.parquet"))
     assert max(last["transaction_timestamp"].to_pylist()) < datetime(2017, 2, 8)
@@ -57,3 +58,61 @@ def test_a_corrupted_day_is_quarantined_and_nothing_after_it_lands(store, source
         "quarantine/raw/date=2017-01-04/transactions/validation.json")
     # once the upstream file is fixed, the same call finishes the job
     assert land_through(store, source, date(2017, 1, 6)).landed_days == [date(2017, 1, d) for d in (4, 5, 6)]
+
+
+class _StoreLostAfter:
+    """A store whose S3 server is stopped right after one key is written (the run goes on
+    against a dead endpoint, as when the server dies between two tables of a day)."""
+
+    def __init__(self, store, server, key: str) -> None:
+        self._store, self._server, self._key = store, server, key
+        self.description = store.description
+
+    def put(self, key: str, data: bytes) -> None:
+        self._store.put(key, data)
+        if key == self._key:
+            self._server.stop()
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+
+def test_a_day_half_landed_when_the_store_dies_is_landed_whole_by_the_rerun(tmp_path, source):
+    """The defect: the S3 server died after a day's transactions manifest and before its other
+    tables; the re-run skipped the day (its transactions were 'landed'), dbt built on a day without
+    its recipients and the run published a different campaign. A day is landed only whole."""
+    from couponflow.config import load_settings
+    from couponflow.storage import S3Store, StoreError
+    from couponflow.warehouse import connect, expose_lake
+    from tests.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedServer
+
+    server = SeaweedServer(tmp_path / "weed")
+    server.start()
+    try:
+        server.client().create_bucket(Bucket="lake")
+        s3 = S3Store("lake", "", server.endpoint, access_key_id=ACCESS_KEY, secret_access_key=SECRET_KEY)
+        half_day = date(2017, 1, 3)
+        dying = _StoreLostAfter(s3, server, f"{raw_prefix('transactions', half_day)}/manifest.json")
+        with pytest.raises(StoreError):
+            land_through(dying, source, date(2017, 1, 5))
+        server.start()  # the same data directory and ports: the store is back
+
+        assert half_day in published_days(s3, "transactions")
+        assert half_day not in published_days(s3, "campaigns")
+        assert landed_days(s3) == [date(2017, 1, 1), date(2017, 1, 2)]  # half a day is not landed
+        settings = load_settings(home=tmp_path / "home")
+        expose_lake(settings, s3)  # and dbt never sees it
+        with connect(settings) as con:
+            seen = {str(d) for (d,) in con.execute("select distinct date from raw.landed_partitions").fetchall()}
+            tx_days = {str(d) for (d,) in con.execute("select distinct date from raw.transactions").fetchall()}
+        assert seen == tx_days == {"2017-01-01", "2017-01-02"}
+
+        rerun = land_through(s3, source, date(2017, 1, 5))
+        assert rerun.landed_days == [half_day, date(2017, 1, 4), date(2017, 1, 5)]
+        assert landed_days(s3) == [date(2017, 1, d) for d in range(1, 6)]
+        # byte for byte what an undisturbed landing writes
+        undisturbed = LocalStore(tmp_path / "undisturbed")
+        land_through(undisturbed, source, date(2017, 1, 5))
+        assert _snapshot_bytes(s3) == _snapshot_bytes(undisturbed)
+    finally:
+        server.stop()
