@@ -1,0 +1,81 @@
+"""Same bytes, precisely: publish a reference lake, or compare two lakes as DESIGN.md says.
+
+    python benchmarks/same_bytes.py publish HOME     # daily 2017-10-30, train, daily 2017-11-15,
+                                                     # replay 2017-10-30, into a fresh HOME
+    python benchmarks/same_bytes.py compare LAKE_A LAKE_B
+
+A refactor must leave every data object and report byte-identical; manifests may differ only in
+``code_version``. ``runs/`` (ids, times) and the registry's decision log (it only grows) are
+never compared. Prints one line per difference and exits 1 if there is any.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+STEPS = (
+    ["daily", "--date", "2017-10-30"],
+    ["train"],
+    ["daily", "--date", "2017-11-15"],
+    ["daily", "--date", "2017-10-30", "--replay"],
+)
+NEVER_COMPARED = ("runs/", "registry/decisions/")
+
+
+def publish(home: Path) -> None:
+    env = {**os.environ, "COUPONFLOW_HOME": str(home)}
+    exe = Path(sys.executable).with_name("couponflow")
+    for step in STEPS:
+        print("couponflow", " ".join(step), flush=True)
+        subprocess.run([str(exe), *step], env=env, check=True)
+
+
+def _objects(lake: Path) -> dict[str, Path]:
+    return {p.relative_to(lake).as_posix(): p for p in sorted(lake.rglob("*")) if p.is_file()
+            and not p.relative_to(lake).as_posix().startswith(NEVER_COMPARED)}
+
+
+def _without_code_version(obj):
+    if isinstance(obj, dict):
+        return {k: _without_code_version(v) for k, v in obj.items() if k != "code_version"}
+    if isinstance(obj, list):
+        return [_without_code_version(v) for v in obj]
+    return obj
+
+
+def compare(a: Path, b: Path) -> list[str]:
+    left, right = _objects(a), _objects(b)
+    diffs = [f"only in {a}: {k}" for k in sorted(left.keys() - right.keys())]
+    diffs += [f"only in {b}: {k}" for k in sorted(right.keys() - left.keys())]
+    for key in sorted(left.keys() & right.keys()):
+        x, y = left[key].read_bytes(), right[key].read_bytes()
+        if x == y:
+            continue
+        if key.endswith("manifest.json"):
+            if _without_code_version(json.loads(x)) == _without_code_version(json.loads(y)):
+                continue
+            diffs.append(f"manifest differs beyond code_version: {key}")
+        else:
+            diffs.append(f"bytes differ: {key}")
+    return diffs
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "publish":
+        publish(Path(argv[1]).resolve())
+        return 0
+    if len(argv) == 3 and argv[0] == "compare":
+        a, b = (Path(p).resolve() for p in argv[1:])
+        diffs = compare(a, b)
+        print("\n".join(diffs) if diffs else f"same bytes: {len(_objects(a))} objects compared")
+        return 1 if diffs else 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
