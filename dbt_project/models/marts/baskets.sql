@@ -3,6 +3,7 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='basket_date',
+    on_schema_change='fail',
 ) }}
 
 select

@@ -1,52 +1,20 @@
 -- Grain: one row per (household_id, campaign_id) that was a scoring candidate of the campaign
 -- (scoring_candidates of its start date), for campaigns whose window [start, end] has fully
--- landed (end_date <= last landed day). What happened to the household in the window: whether it
--- redeemed one of the campaign's coupons (the label's rule), how many times, the coupon discount
--- it took on the campaign's coupon products when it redeemed (what a redemption really cost), and
--- its spend on those products (the outcome lift is measured on). Rebuilt on every build (small).
-with landed as (
-    select max(landed_date) as last_landed
-    from {{ ref('stg_landed_partitions') }}
-    where table_name = 'transactions'
-),
-
-closed as (
-    select c.campaign_id, c.start_date, c.end_date
-    from {{ ref('stg_campaign_descriptions') }} c, landed l
-    where c.end_date <= l.last_landed
+-- landed (int_landed_window). What happened to the household in the window: whether it redeemed
+-- one of the campaign's coupons (int_window_redemptions, the label's rule), how many times, the
+-- coupon discount it took on the campaign's coupon products when it redeemed (what a redemption
+-- really cost), and its spend on those products (int_window_purchases; the outcome lift is
+-- measured on). Rebuilt on every build (small).
+with closed as (
+    select w.campaign_id, w.start_date, w.end_date
+    from {{ ref('int_landed_window') }} w
+    where w.window_landed
 ),
 
 candidates as (
     select distinct s.household_id, s.campaign_id
     from {{ ref('scoring_candidates') }} s
     join closed c on c.campaign_id = s.campaign_id and s.run_date = c.start_date
-),
-
-campaign_products as (
-    select distinct k.campaign_id, k.product_id
-    from {{ ref('stg_coupons') }} k
-    join closed using (campaign_id)
-),
-
-window_lines as (
-    select
-        t.household_id,
-        cp.campaign_id,
-        sum(t.sales_value)                                                            as spend,
-        sum(case when t.coupon_disc > 0 then t.coupon_disc + t.coupon_match_disc else 0 end) as coupon_discount
-    from {{ ref('stg_transactions') }} t
-    join campaign_products cp on cp.product_id = t.product_id
-    join closed c on c.campaign_id = cp.campaign_id
-    where t.transaction_date between c.start_date and c.end_date
-    group by 1, 2
-),
-
-redeemed as (
-    select r.household_id, r.campaign_id, count(*) as redemptions
-    from {{ ref('stg_coupon_redemptions') }} r
-    join closed c using (campaign_id)
-    where r.redemption_date between c.start_date and c.end_date
-    group by 1, 2
 )
 
 select
@@ -61,5 +29,5 @@ select
     cast(coalesce(w.spend, 0) as double)                                       as spend_on_coupon_products
 from candidates k
 join closed c using (campaign_id)
-left join redeemed r using (household_id, campaign_id)
-left join window_lines w using (household_id, campaign_id)
+left join {{ ref('int_window_redemptions') }} r using (household_id, campaign_id)
+left join {{ ref('int_window_purchases') }} w using (household_id, campaign_id)

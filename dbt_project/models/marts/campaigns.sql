@@ -7,16 +7,11 @@
 -- redeemer is expected_discount x lines_per_redeemer: the discounted lines per redeeming household
 -- on their coupon products in the windows of past campaigns of the same type that ended before
 -- the start (all types when none of its type has; 1 when no campaign has ended yet).
-with watermark as (
-    select max(landed_date) as last_landed
-    from {{ ref('stg_landed_partitions') }}
-    where table_name = 'transactions'
-),
-
-campaigns as (
+with campaigns as (
     select c.*
-    from {{ ref('stg_campaign_descriptions') }} c, watermark w
-    where c.start_date <= w.last_landed + 1
+    from {{ ref('stg_campaign_descriptions') }} c
+    join {{ ref('int_landed_window') }} w on w.campaign_id = c.campaign_id
+    where w.start_reached
 ),
 
 coupon_products as (
@@ -35,7 +30,7 @@ campaign_discount as (
     select c.campaign_id, avg(l.discount) as mean_discount, count(*) as history_lines
     from campaigns c
     join (select distinct campaign_id, product_id from {{ ref('stg_coupons') }}) cp using (campaign_id)
-    join coupon_lines l on l.product_id = cp.product_id and l.transaction_date < c.start_date
+    join coupon_lines l on l.product_id = cp.product_id and {{ before_as_of('l.transaction_date', 'c.start_date') }}
     group by 1
 ),
 
@@ -59,22 +54,15 @@ recipients as (
 ),
 
 past_windows as (
-    -- every campaign's redeemers and their discounted lines on its coupon products in its window
+    -- every campaign's redeemers (int_window_redemptions) and their discounted lines on its coupon
+    -- products in its window (int_window_purchases)
     select d.campaign_id, d.campaign_type, d.end_date,
-           count(distinct r.household_id) as redeemers,
-           count(l.product_id) as lines
+           count(*) as redeemers,
+           coalesce(sum(p.coupon_lines), 0) as lines
     from {{ ref('stg_campaign_descriptions') }} d
-    join (select distinct household_id, campaign_id
-          from {{ ref('stg_coupon_redemptions') }} x
-          join {{ ref('stg_campaign_descriptions') }} y using (campaign_id)
-          where x.redemption_date between y.start_date and y.end_date) r using (campaign_id)
-    left join (
-        select t.household_id, cp.campaign_id, t.product_id, t.transaction_date
-        from {{ ref('stg_transactions') }} t
-        join (select distinct campaign_id, product_id from {{ ref('stg_coupons') }}) cp using (product_id)
-        where t.coupon_disc > 0
-    ) l on l.campaign_id = d.campaign_id and l.household_id = r.household_id
-       and l.transaction_date between d.start_date and d.end_date
+    join {{ ref('int_window_redemptions') }} r on r.campaign_id = d.campaign_id
+    left join {{ ref('int_window_purchases') }} p
+      on p.campaign_id = r.campaign_id and p.household_id = r.household_id
     group by 1, 2, 3
 ),
 
@@ -84,14 +72,14 @@ lines_per_redeemer as (
                / nullif(sum(p.redeemers) filter (where p.campaign_type = c.campaign_type), 0) as same_type,
            sum(p.lines) / nullif(sum(p.redeemers), 0) as any_type
     from campaigns c
-    join past_windows p on p.end_date < c.start_date
+    join past_windows p on {{ before_as_of('p.end_date', 'c.start_date') }}
     group by 1
 ),
 
 overall_discount as (
     select c.campaign_id, avg(l.discount) as mean_discount
     from campaigns c
-    join coupon_lines l on l.transaction_date < c.start_date
+    join coupon_lines l on {{ before_as_of('l.transaction_date', 'c.start_date') }}
     group by 1
 )
 

@@ -1,14 +1,16 @@
 -- Household behaviour as of a date. Grain: one row per (household_id, as_of_date) for every
--- household with at least one purchase before as_of_date. Point in time: only transactions
--- dated before as_of_date (timestamp < as_of_date 00:00), redemptions dated before it, and
--- campaigns that started before it. Rates are per week so that they compare across dates; a
--- window longer than the landed history is divided by the history it really covers.
+-- household with at least one purchase before as_of_date. Point in time (macros/point_in_time.sql):
+-- only transactions dated before as_of_date (timestamp < as_of_date 00:00), redemptions dated
+-- before it, and campaigns that started before it; the 30- and 90-day windows are the days
+-- 1..30 and 1..90 before it. Rates are per week so that they compare across dates; a window
+-- longer than the landed history is divided by the history it really covers.
 -- Incremental: rows for a date never change once written (the days before it are immutable),
 -- so a build only appends the new as_of_dates.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='as_of_date',
+    on_schema_change='fail',
 ) }}
 
 {% set departments = ['GROCERY', 'DRUG GM', 'PRODUCE', 'MEAT', 'DELI', 'FUEL', 'PASTRY'] %}
@@ -25,7 +27,7 @@ lines as (
     select
         d.as_of_date,
         datediff('day', d.first_landed, d.as_of_date) as history_days,
-        datediff('day', t.transaction_date, d.as_of_date) as age_days,
+        {{ days_before('t.transaction_date', 'd.as_of_date') }} as age_days,
         t.household_id, t.basket_id, t.store_id, t.product_id,
         cast(t.sales_value as double) as sales_value,
         cast(t.retail_disc as double) as retail_disc,
@@ -34,7 +36,7 @@ lines as (
         coalesce(p.is_private_label, false) as is_private_label,
         case when p.department in ('MEAT', 'MEAT-PCKGD') then 'MEAT' else p.department end as department
     from dates d
-    join {{ ref('stg_transactions') }} t on t.transaction_date < d.as_of_date
+    join {{ ref('stg_transactions') }} t on {{ before_as_of('t.transaction_date', 'd.as_of_date') }}
     left join {{ ref('products') }} p using (product_id)
 ),
 
@@ -54,13 +56,13 @@ basket_features as (
         any_value(history_days)                                         as history_days,
         min(age_days)                                                   as days_since_last_purchase,
         max(age_days)                                                   as days_since_first_purchase,
-        count(*) filter (where age_days <= 30)                          as baskets_30d,
-        count(*) filter (where age_days <= 90)                          as baskets_90d,
+        count(*) filter (where {{ within_days('age_days', 30) }})                          as baskets_30d,
+        count(*) filter (where {{ within_days('age_days', 90) }})                          as baskets_90d,
         count(*)                                                        as baskets_all,
-        coalesce(sum(basket_value) filter (where age_days <= 30), 0)    as spend_30d,
-        coalesce(sum(basket_value) filter (where age_days <= 90), 0)    as spend_90d,
+        coalesce(sum(basket_value) filter (where {{ within_days('age_days', 30) }}), 0)    as spend_30d,
+        coalesce(sum(basket_value) filter (where {{ within_days('age_days', 90) }}), 0)    as spend_90d,
         sum(basket_value)                                               as spend_all,
-        avg(basket_value) filter (where age_days <= 90)                 as avg_basket_value_90d,
+        avg(basket_value) filter (where {{ within_days('age_days', 90) }})                 as avg_basket_value_90d,
         avg(basket_value)                                               as avg_basket_value_all,
         avg(case when has_coupon then 1.0 else 0.0 end)                 as share_baskets_with_coupon
     from basket_level
@@ -71,11 +73,11 @@ line_features as (
     select
         as_of_date, household_id,
         count(distinct store_id)                                        as n_stores,
-        count(distinct product_id) filter (where age_days <= 90)        as n_products_90d,
+        count(distinct product_id) filter (where {{ within_days('age_days', 90) }})        as n_products_90d,
         count(distinct product_id)                                      as n_products_all,
         count(distinct department)                                      as n_departments,
         count(*) filter (where is_coupon_line)                          as coupon_lines_all,
-        count(*) filter (where is_coupon_line and age_days <= 90)       as coupon_lines_90d,
+        count(*) filter (where is_coupon_line and {{ within_days('age_days', 90) }})       as coupon_lines_90d,
         coalesce(sum(coupon_discount) filter (where is_coupon_line), 0) as coupon_discount_all,
         coalesce(sum(retail_disc) / nullif(sum(sales_value + retail_disc), 0), 0) as retail_disc_share,
         coalesce(sum(sales_value) filter (where is_private_label) / nullif(sum(sales_value), 0), 0)
@@ -91,34 +93,25 @@ line_features as (
 ),
 
 sends as (
-    select s.household_id, s.campaign_id, c.campaign_type, c.start_date, c.end_date
+    select s.household_id, s.campaign_id, c.campaign_type, c.start_date
     from {{ ref('stg_campaigns') }} s
     join {{ ref('stg_campaign_descriptions') }} c using (campaign_id)
 ),
 
-redeemed_pairs as (
-    -- (household, campaign) pairs with a redemption dated inside the campaign's window, as
-    -- far as redemptions dated before as_of_date show
-    select distinct d.as_of_date, r.household_id, r.campaign_id
-    from dates d
-    join {{ ref('stg_coupon_redemptions') }} r on r.redemption_date < d.as_of_date
-    join {{ ref('stg_campaign_descriptions') }} c using (campaign_id)
-    where r.redemption_date between c.start_date and c.end_date
-),
-
 history as (
-    -- campaigns received before as_of_date, and how many of them were redeemed
+    -- campaigns received before as_of_date, and how many of them the household had redeemed
+    -- (int_window_redemptions: inside the window) by a redemption dated before as_of_date
     select
         d.as_of_date, s.household_id,
         count(*)                                                as campaigns_received,
         count(*) filter (where s.campaign_type = 'Type A')      as campaigns_received_type_a,
         count(*) filter (where s.campaign_type = 'Type B')      as campaigns_received_type_b,
         count(*) filter (where s.campaign_type = 'Type C')      as campaigns_received_type_c,
-        count(rp.campaign_id)                                   as campaigns_redeemed
+        count(*) filter (where {{ before_as_of('w.first_redemption_date', 'd.as_of_date') }}) as campaigns_redeemed
     from dates d
-    join sends s on s.start_date < d.as_of_date
-    left join redeemed_pairs rp
-      on rp.as_of_date = d.as_of_date and rp.household_id = s.household_id and rp.campaign_id = s.campaign_id
+    join sends s on {{ before_as_of('s.start_date', 'd.as_of_date') }}
+    left join {{ ref('int_window_redemptions') }} w
+      on w.household_id = s.household_id and w.campaign_id = s.campaign_id
     group by 1, 2
 ),
 
@@ -126,10 +119,10 @@ redemptions as (
     select
         d.as_of_date, r.household_id,
         count(*)                                                as redemptions_all,
-        count(*) filter (where r.redemption_date >= d.as_of_date - 90) as redemptions_90d,
-        min(datediff('day', r.redemption_date, d.as_of_date))   as days_since_last_redemption
+        count(*) filter (where {{ within_days(days_before('r.redemption_date', 'd.as_of_date'), 90) }}) as redemptions_90d,
+        min({{ days_before('r.redemption_date', 'd.as_of_date') }}) as days_since_last_redemption
     from dates d
-    join {{ ref('stg_coupon_redemptions') }} r on r.redemption_date < d.as_of_date
+    join {{ ref('stg_coupon_redemptions') }} r on {{ before_as_of('r.redemption_date', 'd.as_of_date') }}
     group by 1, 2
 )
 

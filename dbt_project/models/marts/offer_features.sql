@@ -4,13 +4,15 @@
 -- universe; their send is not a feature). Columns: the household's features as of S, the
 -- campaign's facts fixed at sending (type, duration, coupons, products, planned size, expected
 -- discount), and the household's affinity to the campaign's coupon products, from transactions
--- dated before S. Campaigns starting on the same day do not see each other.
+-- dated before S (macros/point_in_time.sql; the 30- and 90-day windows are the days 1..30 and
+-- 1..90 before S). Campaigns starting on the same day do not see each other.
 -- Incremental: the rows of a date are final once the retailer's sends of S (dated S) have
 -- landed (sends_landed); a build (re)computes only the dates that are not final yet.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='as_of_date',
+    on_schema_change='fail',
 ) }}
 
 with offers as (
@@ -44,24 +46,24 @@ campaign_products as (
 affinity_lines as (
     -- lines the household bought before S on products that the campaign's coupons cover
     select cp.as_of_date, cp.campaign_id, t.household_id, t.basket_id, t.product_id, cp.coupon_upc,
-           datediff('day', t.transaction_date, cp.as_of_date) as age_days,
+           {{ days_before('t.transaction_date', 'cp.as_of_date') }} as age_days,
            cast(t.sales_value as double) as sales_value,
            t.coupon_disc > 0 as is_coupon_line
     from campaign_products cp
     join {{ ref('stg_transactions') }} t
-      on t.product_id = cp.product_id and t.transaction_date < cp.as_of_date
+      on t.product_id = cp.product_id and {{ before_as_of('t.transaction_date', 'cp.as_of_date') }}
 ),
 
 affinity as (
     select
         as_of_date, campaign_id, household_id,
         count(distinct product_id)                                           as aff_products_all,
-        count(distinct product_id) filter (where age_days <= 90)             as aff_products_90d,
-        count(distinct product_id) filter (where age_days <= 30)             as aff_products_30d,
+        count(distinct product_id) filter (where {{ within_days('age_days', 90) }})             as aff_products_90d,
+        count(distinct product_id) filter (where {{ within_days('age_days', 30) }})             as aff_products_30d,
         count(distinct basket_id)                                            as aff_baskets_all,
-        count(distinct basket_id) filter (where age_days <= 90)              as aff_baskets_90d,
+        count(distinct basket_id) filter (where {{ within_days('age_days', 90) }})              as aff_baskets_90d,
         count(distinct coupon_upc)                                           as aff_coupons_touched_all,
-        count(distinct coupon_upc) filter (where age_days <= 90)             as aff_coupons_touched_90d,
+        count(distinct coupon_upc) filter (where {{ within_days('age_days', 90) }})             as aff_coupons_touched_90d,
         count(distinct basket_id) filter (where is_coupon_line)              as aff_coupon_baskets_all
     from affinity_lines
     group by 1, 2, 3
@@ -71,7 +73,7 @@ affinity_spend as (
     -- spend counted once per line (a product can sit under several coupons of the campaign)
     select as_of_date, campaign_id, household_id,
            sum(sales_value)                                                  as aff_spend_all,
-           coalesce(sum(sales_value) filter (where age_days <= 90), 0)       as aff_spend_90d
+           coalesce(sum(sales_value) filter (where {{ within_days('age_days', 90) }}), 0)       as aff_spend_90d
     from (select distinct as_of_date, campaign_id, household_id, basket_id, product_id, age_days, sales_value
           from affinity_lines)
     group by 1, 2, 3
@@ -82,7 +84,7 @@ same_coupon as (
     select cp.as_of_date, cp.campaign_id, r.household_id, count(distinct r.coupon_upc) as same_coupons_redeemed
     from (select distinct as_of_date, campaign_id, coupon_upc from campaign_products) cp
     join {{ ref('stg_coupon_redemptions') }} r
-      on r.coupon_upc = cp.coupon_upc and r.redemption_date < cp.as_of_date
+      on r.coupon_upc = cp.coupon_upc and {{ before_as_of('r.redemption_date', 'cp.as_of_date') }}
     group by 1, 2, 3
 )
 

@@ -4,6 +4,7 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='landed_date',
+    on_schema_change='fail',
 ) }}
 
 with source as (
