@@ -11,18 +11,18 @@ import pandas as pd
 
 def year_examples(home: str | None) -> pd.DataFrame:
     """training_examples of the full year; builds the home first when it has no lake yet."""
-    from couponflow.warehouse import query_df
+    from couponflow.platform.warehouse import query_df
 
     return query_df(year_settings(home), "select * from marts.training_examples")
 
 
 def year_settings(home: str | None):
     """Settings of a home with the whole year landed and built (built first when needed)."""
-    from couponflow.config import load_settings
-    from couponflow.ingest import land_through
-    from couponflow.sources.completejourney import CompleteJourneySource
-    from couponflow.storage import LocalStore
-    from couponflow.warehouse import expose_lake, run_dbt
+    from couponflow.platform.config import load_settings
+    from couponflow.app.ingest import land_through
+    from couponflow.platform.sources.completejourney import CompleteJourneySource
+    from couponflow.platform.storage import LocalStore
+    from couponflow.platform.warehouse import expose_lake, run_dbt
 
     settings = load_settings(home=Path(home or tempfile.mkdtemp(prefix="couponflow-bench-")))
     source = CompleteJourneySource()

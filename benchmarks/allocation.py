@@ -114,8 +114,9 @@ def replay_table(home: str | None) -> None:
 def policy_table(home: str | None) -> None:
     """The daily logging policy on every real run date (v0 scores, default settings): how much of
     the budget it spends and on whom. Budget-bound days are where the explore reserve matters."""
-    from couponflow.campaign import decide, load_candidates
-    from couponflow.warehouse import query_df
+    from couponflow.app.decision_inputs import load_candidates
+    from couponflow.platform.warehouse import Warehouse, query_df
+    from models.decision import decide
     from _year import year_settings
     from models.scoring import v0_scorer
 
@@ -127,7 +128,7 @@ def policy_table(home: str | None) -> None:
           f"{'exp. cost':>11}{'budget used':>13}{'exp. redemptions':>18}")
     for d in dates:
         d = d.date() if hasattr(d, "date") else d
-        s = decide(settings, d, load_candidates(settings, d), v0_scorer(settings.prior_strength)).summary
+        s = decide(settings, d, load_candidates(Warehouse(settings), d), v0_scorer(settings.prior_strength)).summary
         eligible = sum(c["eligible"] for c in s["campaigns"])
         print(f"{str(d):<12}{len(s['campaigns']):>10}{eligible:>10}{s['sends']:>7}{s['explore_sends']:>9}"
               f"{s['holdout']:>9}{s['expected_cost']:>11.1f}{s['expected_cost'] / s['budget']:>13.1%}"

@@ -21,11 +21,11 @@ DAY_CUT = date(2017, 12, 30)  # land the year up to here, then add one day incre
 STEP = r"""
 import json, sys, time
 from datetime import date
-from couponflow.config import load_settings
-from couponflow.ingest import land_through
-from couponflow.sources.completejourney import CompleteJourneySource
-from couponflow.storage import LocalStore
-from couponflow.warehouse import expose_lake, run_dbt
+from couponflow.platform.config import load_settings
+from couponflow.app.ingest import land_through
+from couponflow.platform.sources.completejourney import CompleteJourneySource
+from couponflow.platform.storage import LocalStore
+from couponflow.platform.warehouse import expose_lake, run_dbt
 home, through, args = sys.argv[1], date.fromisoformat(sys.argv[2]), json.loads(sys.argv[3])
 s = load_settings(home=home)
 store = LocalStore(s.lake_dir)

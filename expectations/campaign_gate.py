@@ -1,10 +1,10 @@
 """The campaign gate: before publishing, the day's decision obeys the policy it claims.
 
-``check_campaign(decision, settings)`` validates a ``couponflow.campaign.CampaignDecision`` (its
-sends, its decision log and its summary) with GX suites on small DataFrames derived from it:
+``CampaignGate.run(inputs)`` validates a ``models.decision.CampaignDecision`` (its sends, its
+decision log and its summary) with GX suites on small DataFrames derived from it:
 
 * ``sends``: every recipient is in the decision log as chosen and ``eligible``; no recipient is
-  in the control group (recomputed here from the salted hash, independently of the log); one
+  in the control group (recomputed by the caller's hash function, independently of the log); one
   row per (household, campaign); propensities in (0, 1]; scores in [0, 1]; costs > 0; a known arm;
 * ``households``: no household gets more campaigns on the day than its per-day cap;
 * ``campaigns``: sends per campaign within its head-count cap (planned size); sends, expected
@@ -12,20 +12,24 @@ sends, its decision log and its summary) with GX suites on small DataFrames deri
 * ``totals``: expected cost within the budget; totals equal the summary's; the decision log holds
   every candidate once.
 
-The checks are a list of ``CampaignCheck`` (a table name, a frame builder, a suite builder):
-later work (contact caps over past sends, do-not-contact lists, exploration) appends its own
-with ``register``, and the daily flow runs them all.
+* ``contacts``: no recipient is on the do-not-contact list, none exceeds the contact cap over
+  our past sends (both read again from the lake by the caller, independently of the log).
+
+A gate is a ``CampaignGate``: an explicit registry of ``CampaignCheck`` (a table name, a frame
+builder, a suite builder) that a test can build and throw away. ``DEFAULT_GATE`` holds the checks
+above and is what the daily flow runs; ``register`` adds a check to it (or to the gate given).
+Frames are built from ``CampaignInputs``: this module opens no store and no warehouse.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
 
-from couponflow.config import Settings
+from couponflow.platform.config import Settings
 from expectations.runtime import GateResult, GateRun, run_suite
 
 GATE = "campaign"
@@ -34,36 +38,47 @@ ARMS = ["exploit", "explore"]
 
 
 @dataclass(frozen=True)
+class CampaignInputs:
+    """A decision and what it is checked against."""
+
+    decision: Any  # models.decision.CampaignDecision (its sends, decisions, summary, run_date)
+    settings: Settings
+    in_control_group: Callable[[np.ndarray], np.ndarray]  # household ids -> in the long-lived control group
+    do_not_contact: frozenset[int] = frozenset()
+    past_sends: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {"household_id": pd.Series(dtype="int64"), "campaign_id": pd.Series(dtype="int64")}))
+
+
+@dataclass(frozen=True)
 class CampaignCheck:
     table: str
-    frame: Callable[[Any, Settings], pd.DataFrame]  # (CampaignDecision, Settings) -> frame
+    frame: Callable[[CampaignInputs], pd.DataFrame]
     suite: Callable[[], list]
     index_columns: tuple[str, ...] = ()
 
 
 # -- frames --------------------------------------------------------------------------------
 
-def sends_frame(decision, settings: Settings) -> pd.DataFrame:
-    from models.eligibility import in_control_group
-
+def sends_frame(inputs: CampaignInputs) -> pd.DataFrame:
+    decision = inputs.decision
     sends = decision.sends.reset_index(drop=True)
     log = decision.decisions[["household_id", "campaign_id", "status", "chosen"]].rename(
         columns={"status": "logged_status", "chosen": "logged_chosen"})
     log = log.drop_duplicates(["household_id", "campaign_id"])
     out = sends.merge(log, on=["household_id", "campaign_id"], how="left")
     hh = out["household_id"].to_numpy()
-    out["in_control_group"] = (in_control_group(hh, settings.control_share, settings.control_salt)
-                               if len(out) else np.zeros(0, dtype=bool))
+    out["in_control_group"] = inputs.in_control_group(hh) if len(out) else np.zeros(0, dtype=bool)
     return out
 
 
-def households_frame(decision, settings: Settings) -> pd.DataFrame:
-    counts = decision.sends.groupby("household_id").size().rename("sends").reset_index()
-    counts["cap"] = settings.max_campaigns_per_household_per_day
+def households_frame(inputs: CampaignInputs) -> pd.DataFrame:
+    counts = inputs.decision.sends.groupby("household_id").size().rename("sends").reset_index()
+    counts["cap"] = inputs.settings.max_campaigns_per_household_per_day
     return counts.astype({"household_id": "int64", "sends": "int64", "cap": "int64"})
 
 
-def campaigns_frame(decision, settings: Settings) -> pd.DataFrame:
+def campaigns_frame(inputs: CampaignInputs) -> pd.DataFrame:
+    decision = inputs.decision
     summary = pd.DataFrame(decision.summary.get("campaigns") or [],
                            columns=["campaign_id", "planned_size", "sends", "expected_cost", "expected_redemptions"])
     summary = summary.rename(columns={"sends": "summary_sends", "expected_cost": "summary_cost",
@@ -82,8 +97,9 @@ def campaigns_frame(decision, settings: Settings) -> pd.DataFrame:
     return out.sort_values("campaign_id").reset_index(drop=True)
 
 
-def totals_frame(decision, settings: Settings) -> pd.DataFrame:
-    s, d, summ = decision.sends, decision.decisions, decision.summary
+def totals_frame(inputs: CampaignInputs) -> pd.DataFrame:
+    s, d, summ = inputs.decision.sends, inputs.decision.decisions, inputs.decision.summary
+    settings = inputs.settings
     cost = float(s["expected_cost"].sum())
     keys = d[["household_id", "campaign_id"]]
     return pd.DataFrame([{
@@ -177,20 +193,16 @@ def totals_suite() -> list:
     ]
 
 
-def contacts_frame(decision, settings: Settings) -> pd.DataFrame:
-    """Per recipient, read again from the lake (independently of the decision log): is it on the
-    do-not-contact list, and how many of our sends would it have in the trailing window?"""
-    from couponflow.contacts import do_not_contact, our_sends
-    from couponflow.storage import open_store
-
-    store = open_store(settings)
-    listed = do_not_contact(store)
-    past = our_sends(store, decision.run_date, settings.contact_window_days).groupby("household_id").size()
-    today = decision.sends.groupby("household_id").size()
+def contacts_frame(inputs: CampaignInputs) -> pd.DataFrame:
+    """Per recipient: is it on the do-not-contact list, and how many of our sends would it have in
+    the trailing window? (Both come from the lake, read by the caller, not from the decision log.)"""
+    listed = inputs.do_not_contact
+    past = inputs.past_sends.groupby("household_id").size()
+    today = inputs.decision.sends.groupby("household_id").size()
     frame = pd.DataFrame({"household_id": today.index.astype("int64"), "today": today.to_numpy()})
     frame["on_do_not_contact"] = frame["household_id"].isin(listed)
     frame["over_contact_cap"] = (frame["household_id"].map(past).fillna(0) + frame["today"]
-                                 > settings.max_sends_in_window)
+                                 > inputs.settings.max_sends_in_window)
     return frame.astype({"on_do_not_contact": bool, "over_contact_cap": bool})
 
 
@@ -206,28 +218,41 @@ def contacts_suite() -> list:
     ]
 
 
-CHECKS: list[CampaignCheck] = [
+BUILT_IN: tuple[CampaignCheck, ...] = (
     CampaignCheck("sends", sends_frame, sends_suite, ("household_id", "campaign_id")),
     CampaignCheck("households", households_frame, households_suite, ("household_id",)),
     CampaignCheck("campaigns", campaigns_frame, campaigns_suite, ("campaign_id",)),
     CampaignCheck("totals", totals_frame, totals_suite),
     CampaignCheck("contacts", contacts_frame, contacts_suite, ("household_id",)),
-]
+)
 
 
-def register(check: CampaignCheck) -> None:
-    """Add a check (e.g. contact caps over past sends) to every later campaign gate."""
-    if all(c.table != check.table for c in CHECKS):
-        CHECKS.append(check)
+class CampaignGate:
+    """An explicit registry of campaign checks, run in order."""
+
+    def __init__(self, checks: Iterable[CampaignCheck] = BUILT_IN) -> None:
+        self.checks: list[CampaignCheck] = list(checks)
+
+    def register(self, check: CampaignCheck) -> None:
+        """Add a check (e.g. a retailer's own rule); a table name already present is kept as is."""
+        if all(c.table != check.table for c in self.checks):
+            self.checks.append(check)
+
+    def run(self, inputs: CampaignInputs) -> GateRun:
+        """Validate one day's decision; the GateRun's frames are what gets quarantined on failure."""
+        label = inputs.decision.run_date.isoformat()
+        results, frames = [], {}
+        for chk in self.checks:
+            frame = chk.frame(inputs)
+            v = run_suite(f"campaign.{chk.table}", chk.suite, frame, index_columns=list(chk.index_columns) or None)
+            results.append(GateResult(GATE, chk.table, label, v.checks, [v.record(GATE, chk.table, label, [label])]))
+            frames[chk.table] = frame
+        return GateRun(results, frames)
 
 
-def check_campaign(decision, settings: Settings) -> GateRun:
-    """Validate one day's decision; the GateRun's frames are what gets quarantined on failure."""
-    label = decision.run_date.isoformat()
-    results, frames = [], {}
-    for chk in CHECKS:
-        frame = chk.frame(decision, settings)
-        v = run_suite(f"campaign.{chk.table}", chk.suite, frame, index_columns=list(chk.index_columns) or None)
-        results.append(GateResult(GATE, chk.table, label, v.checks, [v.record(GATE, chk.table, label, [label])]))
-        frames[chk.table] = frame
-    return GateRun(results, frames)
+DEFAULT_GATE = CampaignGate()  # what the daily flow runs
+
+
+def register(check: CampaignCheck, gate: CampaignGate = DEFAULT_GATE) -> None:
+    """Add a check to every later campaign gate of this process (``DEFAULT_GATE``), or to ``gate``."""
+    gate.register(check)

@@ -4,8 +4,8 @@ GX 1.x writes Data Docs to a local folder only (DESIGN.md). For run date D the d
 from the gate results of the run (normalised GX validation results, see
 ``expectations.runtime.gx_record``) into ``settings.work_dir/data-docs/date=D/`` by a fresh
 ephemeral GX context whose only site is that folder, then published under
-``reports/date=D/data-docs/`` (manifest last), so they reach S3 with the report that links to
-them. Page paths are deterministic: ``validations/<suite>/<label>/<D>T000000.000000Z/<gate>-<table>.html``,
+``reports/date=D/data-docs/`` (manifest last) by ``couponflow.app.report.writer``, so they reach
+S3 with the report that links to them. Page paths are deterministic: ``validations/<suite>/<label>/<D>T000000.000000Z/<gate>-<table>.html``,
 and so are the pages (GX's random element ids and cache-busting stamps are normalised). Only
 validation pages are built: each lists its suite's expectations, so separate suite pages
 would repeat them (and cost a second per report).
@@ -24,8 +24,6 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from couponflow import manifest
-from couponflow.storage import ObjectStore
 
 SITE = "couponflow"
 SKIP_SUFFIXES = (".otf", ".gif")
@@ -101,15 +99,3 @@ def docs_files(out_dir: Path) -> dict[str, bytes]:
     """The files of a built site to upload (without the large fonts and GIFs)."""
     return {p.relative_to(out_dir).as_posix(): p.read_bytes() for p in sorted(out_dir.rglob("*"))
             if p.is_file() and not p.name.endswith(SKIP_SUFFIXES)}
-
-
-def publish_data_docs(store: ObjectStore, prefix: str, out_dir: Path, run_date: date) -> manifest.Dataset:
-    """Upload a built site under ``prefix`` (data first, manifest last; replaces an older site,
-    whose pages that the new one lacks are then removed)."""
-    files = docs_files(out_dir)
-    ds = manifest.publish(store, prefix, files, {"kind": "data-docs", "run_date": run_date.isoformat()}, force=True)
-    keep = {f"{prefix}/{name}" for name in files} | {f"{prefix}/{manifest.MANIFEST}"}
-    for key in store.list(f"{prefix}/"):
-        if key not in keep:
-            store.delete(key)
-    return ds

@@ -1,6 +1,7 @@
 """The marts gate: after ``dbt build`` and before allocation, the features a decision reads are sane.
 
-The warehouse is read into pandas DataFrames (``couponflow.warehouse.query_df``) and validated
+The warehouse is read into pandas DataFrames through the reader the caller hands in
+(``couponflow.app.gates`` passes the warehouse's ``query``; this module opens nothing) and validated
 with GX suites (the SQLAlchemy/DuckDB path of GX has open bugs, DESIGN.md). For the run dates
 of a run (one for ``daily``, the range of a ``backfill``) it checks:
 
@@ -24,12 +25,13 @@ what dbt tests cannot express: relations between marts, time, and rates.
 from __future__ import annotations
 
 from datetime import date
+from typing import Callable
 
 import pandas as pd
 
-from couponflow.config import Settings
-from couponflow.warehouse import query_df
 from expectations.runtime import WARNING, GateResult, GateRun, run_suite
+
+Query = Callable[..., pd.DataFrame]  # (sql, params) -> frame: the warehouse's reader, handed in
 
 GATE = "marts"
 EPS = 1e-9
@@ -185,8 +187,8 @@ _RECOMPUTED = """
 """
 
 
-def candidates_frame(settings: Settings, run_dates: list[date]) -> pd.DataFrame:
-    return query_df(settings, f"""
+def candidates_frame(query: Query, run_dates: list[date]) -> pd.DataFrame:
+    return query(f"""
         with f as (select * from marts.scoring_candidates where run_date = any(?::date[])),
         {_RECOMPUTED.format(key="run_date")}
         select f.*, b.baskets_before, b.days_since_last_basket
@@ -195,8 +197,8 @@ def candidates_frame(settings: Settings, run_dates: list[date]) -> pd.DataFrame:
     """, [run_dates])
 
 
-def household_features_frame(settings: Settings, until: date) -> pd.DataFrame:
-    return query_df(settings, f"""
+def household_features_frame(query: Query, until: date) -> pd.DataFrame:
+    return query(f"""
         with f as (select household_id, as_of_date, baskets_all, days_since_last_purchase,
                           days_since_last_redemption
                    from marts.household_features where as_of_date <= ?),
@@ -207,8 +209,8 @@ def household_features_frame(settings: Settings, until: date) -> pd.DataFrame:
     """, [until])
 
 
-def candidate_counts_frame(settings: Settings, run_dates: list[date]) -> pd.DataFrame:
-    return query_df(settings, """
+def candidate_counts_frame(query: Query, run_dates: list[date]) -> pd.DataFrame:
+    return query("""
         with d as (select unnest(?::date[]) as run_date),
         starting as (
             select d.run_date, c.campaign_id from d join marts.campaigns c on c.start_date = d.run_date
@@ -236,8 +238,8 @@ def candidate_counts_frame(settings: Settings, run_dates: list[date]) -> pd.Data
     """, [run_dates])
 
 
-def labels_frame(settings: Settings) -> pd.DataFrame:
-    return query_df(settings, """
+def labels_frame(query: Query) -> pd.DataFrame:
+    return query("""
         select campaign_id, count(*) as examples,
                count(*) filter (where not is_censored) as final_examples,
                avg(label::double) as label_rate,
@@ -262,14 +264,14 @@ def label_of(run_dates: list[date]) -> str:
     return days[0].isoformat() if len(days) == 1 else f"{days[0].isoformat()}..{days[-1].isoformat()}"
 
 
-def marts_frames(settings: Settings, run_dates: list[date]) -> dict[str, pd.DataFrame]:
+def marts_frames(query: Query, run_dates: list[date]) -> dict[str, pd.DataFrame]:
     """What the gate validates, read from the warehouse as pandas DataFrames."""
     run_dates = sorted(set(run_dates))
     return {
-        "scoring_candidates": candidates_frame(settings, run_dates),
-        "candidate_counts": candidate_counts_frame(settings, run_dates),
-        "household_features": household_features_frame(settings, run_dates[-1]),
-        "training_examples": labels_frame(settings),
+        "scoring_candidates": candidates_frame(query, run_dates),
+        "candidate_counts": candidate_counts_frame(query, run_dates),
+        "household_features": household_features_frame(query, run_dates[-1]),
+        "training_examples": labels_frame(query),
     }
 
 
@@ -297,8 +299,3 @@ def validate_marts(frames: dict[str, pd.DataFrame], run_dates: list[date], table
         res.checks += v.checks
         res.validations.append(v.record(GATE, table, label, [d.isoformat() for d in sorted(run_dates)]))
     return GateRun(list(results.values()), {t: f for t, f in frames.items() if t in results})
-
-
-def check_marts(settings: Settings, run_dates: list[date]) -> GateRun:
-    """Validate the marts that the decisions of ``run_dates`` read."""
-    return validate_marts(marts_frames(settings, run_dates), run_dates)

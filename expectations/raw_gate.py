@@ -1,6 +1,6 @@
 """The raw gate: every landed partition is checked before anything downstream may read it.
 
-Two GX suites per table, derived from the landing contract (``couponflow.contract``):
+Two GX suites per table, derived from the landing contract (``couponflow.platform.contract``):
 
 * the **row suite** (``raw.<table>``): schema (exact column set and types), keys not null and
   unique (so no duplicate lines), value ranges, for daily tables every row's date inside the
@@ -30,14 +30,14 @@ the exact date. The profile is one small frame for all partitions; GX reports th
 of the unexpected rows, so its checks are attributed to their dates in the same single run.
 
 Checks against the snapshots and the trailing baseline need a ``RawContext``; landing always
-builds one from the lake (``couponflow.ingest``). Without it those checks have nothing to
+builds one from the lake (``couponflow.platform.landing``). Without it those checks have nothing to
 compare with and pass.
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+
 from datetime import date, timedelta
 from functools import partial
 from statistics import median
@@ -47,7 +47,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from couponflow.contract import RAW_TABLES, RawTable
+from couponflow.platform.contract import RAW_TABLES, RawTable
+from couponflow.platform.landing import ROW_HISTORY_DAYS, RawContext
 from expectations.runtime import (
     WARNING, CheckResult, GateResult, Validation, run_suite, unexpected_index,
 )
@@ -60,7 +61,7 @@ UNKNOWN_COUPON = "_unknown_coupon_upc"    # redemptions: the coupon when the cam
 
 # trailing baseline of a day's row count: the median of the last BASELINE_DAYS non-empty days
 # among the BASELINE_WINDOW days before it, once at least BASELINE_MIN_DAYS of them exist
-BASELINE_DAYS, BASELINE_MIN_DAYS, BASELINE_WINDOW = 14, 7, 28
+BASELINE_DAYS, BASELINE_MIN_DAYS, BASELINE_WINDOW = 14, 7, ROW_HISTORY_DAYS
 MAX_VOLUME_RATIO = 3.0     # hard: real maximum 1.82 (2017-12-03)
 LOW_VOLUME_RATIO = 0.5     # soft: 2017-11-24 (0.44) and the partial 2018-01-01 (0.14)
 MAX_UNKNOWN_PRODUCT_SHARE = 0.05  # hard: real maximum 0.8 % of a day's lines
@@ -80,16 +81,6 @@ _PANDAS_TYPE = {
     pa.timestamp("us"): "datetime64[us]",
     pa.string(): "str",
 }
-
-
-@dataclass(frozen=True)
-class RawContext:
-    """What partitions are checked against: the snapshots and the lake's recent history."""
-
-    campaign_landing: dict[int, date] = field(default_factory=dict)  # campaign id -> landing day
-    product_ids: frozenset[int] | None = None  # the products snapshot
-    coupon_campaigns: frozenset[tuple[int, int]] | None = None  # (coupon_upc, campaign_id) of coupons
-    row_history: dict[date, int] = field(default_factory=dict)  # transactions rows of landed days
 
 
 def _derived_columns(spec: RawTable) -> list[str]:

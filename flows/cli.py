@@ -14,7 +14,8 @@ from typing import Optional
 
 import typer
 
-from couponflow.config import SettingsError, load_settings, offline_environment
+from couponflow.platform.config import SettingsError, load_settings, offline_environment
+from couponflow.platform.lake import SENDS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="couponflow: decide every day which households receive which coupons.")
@@ -44,8 +45,8 @@ def _parse_date(value: Optional[str], name: str) -> Optional[date]:
 
 def _check_dates(settings, *days: Optional[date]) -> None:
     """Refuse a date the source cannot support before any flow (and Prefect server) starts."""
-    from couponflow.schedule import RunDateError, check_run_date
-    from couponflow.sources import get_source
+    from couponflow.platform.schedule import RunDateError, check_run_date
+    from couponflow.platform.sources import get_source
 
     source = get_source(settings)
     for day in days:
@@ -79,7 +80,7 @@ def daily(
     settings = _settings()
     run_date = _parse_date(date_, "--date")
     _check_dates(settings, run_date)
-    from couponflow.storage import open_store
+    from couponflow.platform.storage import open_store
     from flows.daily import daily as daily_flow
 
     if replay:
@@ -93,7 +94,7 @@ def daily(
     store = open_store(settings)
     typer.echo(f"run date {out['run_date']}: {out['sends']} sends (model {out['model_version']}"
                f"{', reused the published campaign' if out['reused'] else ''})")
-    typer.echo(f"campaign:     {_where(store, out['campaign'] + '/sends.parquet')}")
+    typer.echo(f"campaign:     {_where(store, out['campaign'] + '/' + SENDS)}")
     typer.echo(f"data quality: {_where(store, out['report'] + '/index.html')}")
     typer.echo(f"run record:   {_where(store, 'runs/' + out['run_id'] + '.json')}")
     typer.echo("stages (s):   " + ", ".join(f"{k} {v:.1f}" for k, v in out["stages"].items()))
@@ -104,7 +105,7 @@ def _replay(settings, run_date: Optional[date], share: Optional[float], force: b
     if run_date is None:
         typer.echo("--replay needs --date: the start date of the campaign to replay", err=True)
         raise typer.Exit(2)
-    from couponflow.storage import open_store
+    from couponflow.platform.storage import open_store
     from flows.replay import replay as replay_flow
 
     try:
@@ -116,7 +117,7 @@ def _replay(settings, run_date: Optional[date], share: Optional[float], force: b
         typer.echo(f"replay {run_date}..{end}: no campaign starts in the range")
     for day in out["days"]:
         typer.echo(f"replay of {day['run_date']}: {day['sends']} sends among the real recipients "
-                   f"(model {day['model_version']}): {_where(store, day['campaign'] + '/sends.parquet')}")
+                   f"(model {day['model_version']}): {_where(store, day['campaign'] + '/' + SENDS)}")
         if day["capture"] is None:
             typer.echo("  capture of real redeemers: not yet (the window has not fully landed); lift: n/a (replay)")
         else:
@@ -172,7 +173,7 @@ def train(family: Optional[str] = typer.Option(None, "--family", help="logistic 
 def rollback(to: str = typer.Option(..., "--to", help="The version to make champion, e.g. v0 or v3")) -> None:
     """Make an earlier model version champion (recorded in the registry's decision log)."""
     settings = _settings()
-    from couponflow.storage import open_store
+    from couponflow.platform.storage import open_store
     from models.registry import Registry, RegistryError
 
     registry = Registry(open_store(settings))
@@ -193,12 +194,12 @@ def backtest(
     """Train on campaigns that ended before CUT, score every recipient of later campaigns."""
     settings = _settings()
     cut_date = _parse_date(cut, "--cut")
-    from couponflow.warehouse import query_df
+    from couponflow.platform.warehouse import Warehouse
     from models.backtest import backtest as run_backtest, format_table
     from models.training import TrainConfig
 
     try:
-        examples = query_df(settings, "select * from marts.training_examples")
+        examples = Warehouse(settings).query("select * from marts.training_examples")
         result = run_backtest(examples, cut_date, TrainConfig(
             family=family or settings.model_family, seed=settings.train_seed,
             use_demographics=settings.use_demographics), prior_strength=settings.prior_strength)
@@ -225,9 +226,9 @@ def serve() -> None:
 def status(limit: int = typer.Option(10, help="How many runs to show")) -> None:
     """The last runs, their gates and outputs (read from the lake)."""
     settings = _settings()
-    from couponflow.runs import read_runs
-    from couponflow.schedule import published_dates
-    from couponflow.storage import open_store
+    from couponflow.platform.runs import read_runs
+    from couponflow.platform.schedule import published_dates
+    from couponflow.platform.storage import open_store
 
     store = open_store(settings)
     dates = published_dates(store)
@@ -242,6 +243,30 @@ def status(limit: int = typer.Option(10, help="How many runs to show")) -> None:
         typer.echo(f"{r['started_at']}  {r['flow']:<8} {r['status']:<8} {r['parameters']}  {extra}")
 
 
+@app.command()
+def report(
+    date_: str = typer.Option(..., "--date", help="Run date D (YYYY-MM-DD) whose report to rebuild"),
+) -> None:
+    """Rebuild one day's operators' report and its Data Docs from the lake (no gate is re-run)."""
+    import json
+
+    settings = _settings()
+    run_date = _parse_date(date_, "--date")
+    from couponflow.app import report as reports
+    from couponflow.platform.resources import build_resources
+
+    res = build_resources(settings)
+    store = res.store
+    try:
+        ds = reports.write_report(res, run_date)
+    except Exception as exc:  # noqa: BLE001
+        _fail(exc)
+    content = json.loads(store.get(ds.key(reports.DATA)))
+    typer.echo(f"run date {run_date}: {content['verdict']}")
+    typer.echo(f"report:    {_where(store, ds.key(reports.INDEX))}")
+    typer.echo(f"data docs: {_where(store, ds.key(reports.DOCS + '/index.html'))}")
+
+
 def main() -> None:
     try:
         app()
@@ -252,25 +277,3 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 
-
-@app.command()
-def report(
-    date_: str = typer.Option(..., "--date", help="Run date D (YYYY-MM-DD) whose report to rebuild"),
-) -> None:
-    """Rebuild one day's operators' report and its Data Docs from the lake (no gate is re-run)."""
-    import json
-
-    settings = _settings()
-    run_date = _parse_date(date_, "--date")
-    from couponflow import report as reports
-    from couponflow.storage import open_store
-
-    store = open_store(settings)
-    try:
-        ds = reports.write_report(settings, store, run_date)
-    except Exception as exc:  # noqa: BLE001
-        _fail(exc)
-    content = json.loads(store.get(ds.key(reports.DATA)))
-    typer.echo(f"run date {run_date}: {content['verdict']}")
-    typer.echo(f"report:    {_where(store, ds.key(reports.INDEX))}")
-    typer.echo(f"data docs: {_where(store, ds.key(reports.DOCS + '/index.html'))}")

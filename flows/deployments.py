@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from couponflow.config import Settings
+from couponflow.platform.config import Settings
 from flows.daily import daily
 from flows.train import train
 

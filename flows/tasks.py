@@ -1,4 +1,5 @@
-"""Prefect tasks: thin wrappers that call the plain functions of couponflow/ and models/."""
+"""Prefect tasks: thin wrappers over the application and the models, each handed the run's
+resources (store, source, warehouse) that the flow built once."""
 
 from __future__ import annotations
 
@@ -9,17 +10,12 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
-from couponflow import campaign, report
-from couponflow.config import Settings
-from couponflow.ingest import LandingReport, land_through
-from couponflow.contacts import do_not_contact, our_sends
-from couponflow.sources import get_source
-from couponflow.storage import open_store
-from couponflow.warehouse import expose_lake, query_df, run_dbt
-from expectations.campaign_gate import check_campaign
-from expectations.marts_gate import check_marts
-from expectations.quarantine import enforce
-from expectations.runtime import GateResult
+from couponflow.app import decision_inputs, gates, ingest, publishing, report
+from couponflow.platform.contacts import do_not_contact, our_sends
+from couponflow.platform.gate_results import GateResult
+from couponflow.platform.landing import LandingReport
+from couponflow.platform.resources import Resources
+from models.decision import CampaignDecision, contact_facts, decide
 from models.registry import Registry
 from models.scoring import load_scorer
 
@@ -51,60 +47,61 @@ def _progress_callback():
 
 
 @task(name="land", cache_policy=NONE)
-def land(settings: Settings, through: date) -> LandingReport:
+def land(res: Resources, through: date) -> LandingReport:
     """Land every missing day up to ``through`` (gated, manifest-last)."""
-    store, source = open_store(settings), get_source(settings)
-    rep = land_through(store, source, through, on_progress=_progress_callback())
+    rep = ingest.land_through(res.store, res.source, through, on_progress=_progress_callback())
     get_run_logger().info("landed %d new days and %d snapshots through %s",
                           len(rep.landed_days), len(rep.landed_snapshots), through)
     return rep
 
 
 @task(name="build-warehouse", cache_policy=NONE)
-def build_warehouse(settings: Settings) -> dict[str, Any]:
+def build_warehouse(res: Resources) -> dict[str, Any]:
     """Point dbt's sources at the manifest-listed files, then dbt build (staging, marts, tests)."""
-    files = expose_lake(settings, open_store(settings))
-    result = run_dbt(settings, "build")
+    files = res.warehouse.expose(res.store)
+    result = res.warehouse.build("build")
     get_run_logger().info("dbt build: %s", result.summary)
     return {"files": files, "dbt": result.summary}
 
 
 @task(name="allocate", cache_policy=NONE)
-def allocate(settings: Settings, run_date: date) -> campaign.CampaignDecision:
+def allocate(res: Resources, run_date: date) -> CampaignDecision:
     """Score the day's candidates with the champion (or, for a published date, the model its
     manifest names, so that a forced re-run decides with the same model) and assign."""
-    store = open_store(settings)
+    settings, store = res.settings, res.store
     registry = Registry(store)
-    published = campaign.published_campaign(store, run_date)
+    published = publishing.published_campaign(store, run_date)
     version = published.manifest["model"]["version"] if published else registry.champion()
     scorer = load_scorer(registry, version, settings.prior_strength)
-    candidates = campaign.load_candidates(settings, run_date)
+    with res.warehouse.session():
+        candidates = decision_inputs.load_candidates(res.warehouse, run_date)
+        campaigns = decision_inputs.load_campaigns(res.warehouse)
     sends = our_sends(store, run_date, settings.contact_window_days)
-    recent, live = campaign.contact_facts(candidates, sends, query_df(settings, "select * from marts.campaigns"), run_date)
-    decision = campaign.decide(settings, run_date, candidates, scorer, do_not_contact=do_not_contact(store),
-                               recent_sends=recent, live_same_type=live)
+    recent, live = contact_facts(candidates, sends, campaigns, run_date)
+    decision = decide(settings, run_date, candidates, scorer, do_not_contact=do_not_contact(store),
+                      recent_sends=recent, live_same_type=live)
     get_run_logger().info("%s: %d candidates, %d sends", run_date, len(decision.decisions), len(decision.sends))
     return decision
 
 
 @task(name="publish", cache_policy=NONE)
-def publish(settings: Settings, decision: campaign.CampaignDecision, force: bool) -> str:
-    ds = campaign.publish_campaign(open_store(settings), settings, decision, force=force)
-    return ds.prefix
+def publish(res: Resources, decision: CampaignDecision, force: bool) -> str:
+    return publishing.publish_campaign(res.store, res.settings, decision, force=force).prefix
 
 
 @task(name="gate-marts", cache_policy=NONE)
-def gate_marts(settings: Settings, run_dates: list[date]) -> list[GateResult]:
+def gate_marts(res: Resources, run_dates: list[date]) -> list[GateResult]:
     """The marts gate for the run dates; a failure is quarantined and stops the run (GateFailed)."""
-    run = enforce(open_store(settings), check_marts(settings, run_dates), max(run_dates))
+    with res.warehouse.session():
+        run = gates.enforce(res.store, gates.check_marts(res, run_dates), max(run_dates))
     _log_gate(run.results)
     return run.results
 
 
 @task(name="gate-campaign", cache_policy=NONE)
-def gate_campaign(settings: Settings, decision: campaign.CampaignDecision) -> list[GateResult]:
+def gate_campaign(res: Resources, decision: CampaignDecision) -> list[GateResult]:
     """The campaign gate before publishing; a failure is quarantined and stops the run (GateFailed)."""
-    run = enforce(open_store(settings), check_campaign(decision, settings), decision.run_date)
+    run = gates.enforce(res.store, gates.check_campaign(res, decision), decision.run_date)
     _log_gate(run.results)
     return run.results
 
@@ -119,12 +116,11 @@ def _log_gate(results: list[GateResult]) -> None:
 
 @task(name="report", cache_policy=NONE)
 def write_report(
-    settings: Settings, run_date: date, ran: dict[str, list[GateResult]] | None = None,
+    res: Resources, run_date: date, ran: dict[str, list[GateResult]] | None = None,
     failure: str | None = None, failed_gate: str | None = None, reuse: bool = False,
 ) -> str:
     """The operators' page and the run's Data Docs under reports/date=D/."""
-    return report.write_report(settings, open_store(settings), run_date, ran, failure, failed_gate,
-                               reuse=reuse).prefix
+    return report.write_report(res, run_date, ran, failure, failed_gate, reuse=reuse).prefix
 
 
 def day_before(d: date) -> date:

@@ -6,19 +6,16 @@ the settings' ``train_cron``). Reads the training_examples mart the daily flow k
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
-from prefect.runtime import flow_run
 
-from couponflow import code_version
-from couponflow.config import Settings, load_settings
-from couponflow.runs import RunRecord
-from couponflow.storage import open_store
-from couponflow.warehouse import WarehouseError, query_df
+from couponflow.platform.version import code_version
+from couponflow.platform.resources import Resources, build_resources
+from couponflow.platform.warehouse import WarehouseError
+from flows.recording import new_record, recorded
 from models.lifecycle import TrainOutcome, train_challenger
 from models.promotion import PromotionRule
 from models.registry import Registry
@@ -26,10 +23,11 @@ from models.training import TrainConfig
 
 
 @task(name="load-training-examples", cache_policy=NONE)
-def load_examples(settings: Settings):
+def load_examples(res: Resources):
     try:
-        examples = query_df(settings, "select * from marts.training_examples")
-        columns = set(query_df(settings, "select * from marts.scoring_candidates limit 0").columns)
+        with res.warehouse.session():
+            examples = res.warehouse.query("select * from marts.training_examples")
+            columns = set(res.warehouse.query("select * from marts.scoring_candidates limit 0").columns)
     except Exception as exc:  # noqa: BLE001 - a missing warehouse or mart
         raise WarehouseError(
             f"cannot read the training examples ({exc}): run `couponflow daily` first to land and build"
@@ -38,12 +36,13 @@ def load_examples(settings: Settings):
 
 
 @task(name="train-and-compare", cache_policy=NONE)
-def train_and_compare(settings: Settings, examples, columns: set[str], family: str | None) -> TrainOutcome:
+def train_and_compare(res: Resources, examples, columns: set[str], family: str | None) -> TrainOutcome:
+    settings = res.settings
     config = TrainConfig(family=family or settings.model_family, seed=settings.train_seed,
                          use_demographics=settings.use_demographics)
     rule = replace(PromotionRule(), min_gain=settings.promotion_min_gain, level=settings.promotion_level)
     outcome = train_challenger(
-        examples, Registry(open_store(settings)), config, rule,
+        examples, Registry(res.store), config, rule,
         min_holdout_positives=settings.min_holdout_positives, prior_strength=settings.prior_strength,
         mart_columns=columns, code_version=code_version(),
     )
@@ -54,18 +53,14 @@ def train_and_compare(settings: Settings, examples, columns: set[str], family: s
 
 @flow(name="train", log_prints=True)
 def train(family: str | None = None) -> dict[str, Any]:
-    settings = load_settings()
-    store = open_store(settings)
-    record = RunRecord(str(flow_run.id or uuid.uuid4()), "train", {"family": family or settings.model_family})
-    try:
+    res = build_resources()
+    record = new_record("train", {"family": family or res.settings.model_family})
+    with recorded(res, record):
         with record.stage("load"):
-            examples, columns = load_examples(settings)
+            examples, columns = load_examples(res)
         with record.stage("train"):
-            outcome = train_and_compare(settings, examples, columns, family)
-    except Exception as exc:
-        record.finish(store, "failed", f"{type(exc).__name__}: {exc}")
-        raise
+            outcome = train_and_compare(res, examples, columns, family)
     record.outputs = {"version": outcome.version, "promoted": outcome.promoted,
                       "champion": outcome.champion, "reason": outcome.reason}
-    record.finish(store, "success")
+    record.finish(res.store, "success")
     return {**record.outputs, "run_id": record.run_id, "stages": record.stages}

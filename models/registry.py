@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from couponflow import manifest
-from couponflow.storage import ObjectStore
+from couponflow.platform import manifest
+from couponflow.platform.storage import ObjectStore
 from models.training import RedemptionModel
 
 V0 = "v0"

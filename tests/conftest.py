@@ -29,8 +29,8 @@ os.environ["COUPONFLOW_HOME"] = str(_SESSION_DIR / "default-home")
 
 import pytest  # noqa: E402
 
-from couponflow.config import Settings, load_settings  # noqa: E402
-from couponflow.storage import LocalStore, S3Store  # noqa: E402
+from couponflow.platform.config import Settings, load_settings  # noqa: E402
+from couponflow.platform.storage import LocalStore, S3Store  # noqa: E402
 from tests.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedServer  # noqa: E402
 
 
@@ -106,7 +106,7 @@ def prefect_harness():
 
 @pytest.fixture(scope="session")
 def source():
-    from couponflow.sources.completejourney import CompleteJourneySource
+    from couponflow.platform.sources.completejourney import CompleteJourneySource
 
     return CompleteJourneySource()
 
@@ -114,8 +114,9 @@ def source():
 @pytest.fixture(scope="session")
 def landed_year(source):
     """The whole year landed once into a local lake, with the warehouse built on it."""
-    from couponflow.ingest import land_through
-    from couponflow.warehouse import expose_lake, run_dbt
+    from couponflow.app.ingest import land_through
+    from couponflow.platform.resources import Resources
+    from couponflow.platform.warehouse import Warehouse, expose_lake, run_dbt
 
     home = _SESSION_DIR / "year"
     settings = load_settings(home=home)
@@ -123,7 +124,8 @@ def landed_year(source):
     report = land_through(store, source, source.last_day)
     expose_lake(settings, store)
     run_dbt(settings, "build")
-    return {"settings": settings, "store": store, "report": report}
+    res = Resources(settings, store, source, Warehouse(settings))
+    return {"settings": settings, "store": store, "report": report, "res": res}
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -8,10 +8,13 @@ from typing import Callable
 
 import pyarrow as pa
 
-from couponflow.config import Settings, load_settings
-from couponflow.ingest import land_through
-from couponflow.storage import LocalStore
-from couponflow.warehouse import expose_lake, run_dbt
+from couponflow.app.decision_inputs import load_candidates
+from couponflow.platform.config import Settings, load_settings
+from couponflow.app.ingest import land_through
+from couponflow.platform.storage import LocalStore
+from couponflow.platform.resources import Resources
+from couponflow.platform.warehouse import Warehouse, expose_lake, run_dbt
+from models.decision import CampaignDecision, decide
 
 Transform = Callable[[str, date, pa.Table], pa.Table]
 
@@ -55,3 +58,12 @@ def build_home(home: Path, source, through: date, *dbt_args: str) -> Settings:
     expose_lake(settings, store)
     run_dbt(settings, "build", *dbt_args)
     return settings
+
+
+def resources(settings: Settings, store, source) -> Resources:
+    return Resources(settings, store, source, Warehouse(settings))
+
+
+def decide_day(res: Resources, day: date, scorer, settings: Settings | None = None) -> CampaignDecision:
+    """The day's decision on the warehouse's candidates (no contact history)."""
+    return decide(settings or res.settings, day, load_candidates(res.warehouse, day), scorer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from couponflow.config import SettingsError, load_settings
+from couponflow.platform.config import SettingsError, load_settings
 
 
 def test_defaults_need_no_setup(tmp_path, monkeypatch):

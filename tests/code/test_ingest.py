@@ -7,10 +7,11 @@ from datetime import date, datetime
 import pyarrow.parquet as pq
 import pytest
 
-from couponflow import manifest
-from couponflow.contract import DAILY_TABLES, raw_prefix
-from couponflow.ingest import GateFailed, land_through, landed_days, published_days
-from couponflow.storage import LocalStore
+from couponflow.platform import manifest
+from couponflow.platform.contract import DAILY_TABLES
+from couponflow.platform.lake import raw_prefix
+from couponflow.platform.landing import GateFailed, land_through, landed_days, published_days
+from couponflow.platform.storage import LocalStore
 from tests.helpers import corrupted, null_household
 
 
@@ -81,9 +82,9 @@ def test_a_day_half_landed_when_the_store_dies_is_landed_whole_by_the_rerun(tmp_
     """The defect: the S3 server died after a day's transactions manifest and before its other
     tables; the re-run skipped the day (its transactions were 'landed'), dbt built on a day without
     its recipients and the run published a different campaign. A day is landed only whole."""
-    from couponflow.config import load_settings
-    from couponflow.storage import S3Store, StoreError
-    from couponflow.warehouse import connect, expose_lake
+    from couponflow.platform.config import load_settings
+    from couponflow.platform.storage import S3Store, StoreError
+    from couponflow.platform.warehouse import connect, expose_lake
     from tests.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedServer
 
     server = SeaweedServer(tmp_path / "weed")

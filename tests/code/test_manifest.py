@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from couponflow import manifest
-from couponflow.storage import LocalStore
+from couponflow.platform import manifest
+from couponflow.platform.storage import LocalStore
 
 
 def _objects(n: int = 3) -> dict[str, bytes]:

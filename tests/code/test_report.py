@@ -16,10 +16,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from couponflow import campaign, manifest, report
-from couponflow.storage import LocalStore
-from expectations.campaign_gate import check_campaign
-from expectations.marts_gate import check_marts
+from dataclasses import replace
+
+from couponflow.app import report
+from couponflow.app.gates import check_campaign, check_marts
+from couponflow.app.publishing import publish_campaign
+from couponflow.platform import manifest
+from couponflow.platform.storage import LocalStore
+from tests.helpers import decide_day
 from expectations.raw_gate import check_partitions
 from models.scoring import v0_scorer
 
@@ -30,13 +34,13 @@ PREFIX = "reports/date=2017-10-30"
 @pytest.fixture(scope="module")
 def published(landed_year):
     """The year's campaign of D decided, gated and published, and its report written."""
-    settings, store = landed_year["settings"], landed_year["store"]
-    decision = campaign.decide(settings, D, campaign.load_candidates(settings, D), v0_scorer(settings.prior_strength))
-    ran = {"raw": landed_year["report"].gate_results, "marts": check_marts(settings, [D]).results,
-           "campaign": check_campaign(decision, settings).results}
-    campaign.publish_campaign(store, settings, decision)
-    ds = report.write_report(settings, store, D, ran)
-    yield settings, store, ds, decision, ran
+    settings, store, res = landed_year["settings"], landed_year["store"], landed_year["res"]
+    decision = decide_day(res, D, v0_scorer(settings.prior_strength))
+    ran = {"raw": landed_year["report"].gate_results, "marts": check_marts(res, [D]).results,
+           "campaign": check_campaign(res, decision).results}
+    publish_campaign(store, settings, decision)
+    ds = report.write_report(res, D, ran)
+    yield res, store, ds, decision, ran
     for area in ("campaigns/", "decisions/", "reports/"):  # leave the shared year as it was
         for key in store.list(area):
             store.delete(key)
@@ -51,7 +55,8 @@ def _html(store, ds) -> str:
 
 
 def test_the_report_says_what_operators_need(published):
-    settings, store, ds, decision, _ = published
+    res, store, ds, decision, _ = published
+    settings = res.settings
     c = _content(store, ds)
     assert c["verdict"].startswith("safe to send") and c["failure"] is None
     assert c["gates"]["summary"] == {"raw": "warn", "marts": "pass", "campaign": "pass"}
@@ -94,7 +99,8 @@ class _Refs(HTMLParser):
 
 
 def test_the_report_is_self_contained_relative_and_deterministic(published, monkeypatch):
-    settings, store, ds, _, _ = published
+    res, store, ds, _, _ = published
+    settings = res.settings
     page = _html(store, ds)
     parser = _Refs()
     parser.feed(page)
@@ -113,9 +119,9 @@ def test_the_report_is_self_contained_relative_and_deterministic(published, monk
     monkeypatch.setenv("COUPONFLOW_STORAGE", "local")
     from flows.cli import app
 
-    res = CliRunner().invoke(app, ["report", "--date", "2017-10-30"])
-    assert res.exit_code == 0, res.output
-    assert "safe to send" in res.output and str(store.local_path(f"{PREFIX}/index.html")) in res.output
+    out = CliRunner().invoke(app, ["report", "--date", "2017-10-30"])
+    assert out.exit_code == 0, out.output
+    assert "safe to send" in out.output and str(store.local_path(f"{PREFIX}/index.html")) in out.output
     assert {k: store.get(k) for k in store.list(PREFIX + "/")} == before  # same bytes, docs included
 
 
@@ -175,8 +181,8 @@ def test_the_report_renders_in_headless_chromium_and_loads_nothing_from_outside(
 # -- S3, and a stopped run ---------------------------------------------------------------------
 
 def test_data_docs_reach_s3_with_the_report(published, s3_store):
-    settings, _, _, _, ran = published
-    ds = report.write_report(settings, s3_store, D, {"marts": ran["marts"], "campaign": ran["campaign"]})
+    res, _, _, _, ran = published
+    ds = report.write_report(replace(res, store=s3_store), D, {"marts": ran["marts"], "campaign": ran["campaign"]})
     keys = set(s3_store.list(f"{PREFIX}/"))
     assert {f"{PREFIX}/index.html", f"{PREFIX}/gates.json", f"{PREFIX}/data-docs/index.html",
             f"{PREFIX}/data-docs/manifest.json"} <= keys
@@ -187,12 +193,13 @@ def test_data_docs_reach_s3_with_the_report(published, s3_store):
 
 
 def test_the_report_of_a_stopped_run_names_the_problem_and_the_fix(published, source, tmp_path):
-    settings, _, _, _, _ = published
+    res, _, _, _, _ = published
     store = LocalStore(tmp_path / "lake")
+    res = replace(res, store=store)
     tx = source.day("transactions", date(2017, 10, 28))
     bad = check_partitions("transactions", {date(2017, 10, 28): b"not parquet"})[date(2017, 10, 28)]
     line = bad.one_line()
-    ds = report.write_report(settings, store, D, {"raw": [bad]}, failure=line, failed_gate="raw")
+    ds = report.write_report(res, D, {"raw": [bad]}, failure=line, failed_gate="raw")
     c = _content(store, ds)
     assert c["verdict"].startswith("STOPPED") and c["failure"] == line and tx.num_rows > 0
     assert c["gates"]["summary"] == {"raw": "fail", "marts": "not run", "campaign": "not run"}
@@ -201,6 +208,6 @@ def test_the_report_of_a_stopped_run_names_the_problem_and_the_fix(published, so
     page = _html(store, ds)
     assert "STOPPED" in page and "readable_parquet" in page and "No campaign was published" in page
     # a later good run for the date replaces the stopped report
-    ds = report.write_report(settings, store, D, {"marts": check_marts(settings, [D]).results})
+    ds = report.write_report(res, D, {"marts": check_marts(res, [D]).results})
     assert _content(store, ds)["failure"] is None and _content(store, ds)["gates"]["summary"]["raw"] == "not run"
     assert b"STOPPED" not in manifest.read_object(store, ds, report.INDEX)

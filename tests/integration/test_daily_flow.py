@@ -11,12 +11,13 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from couponflow import manifest
-from couponflow.contract import DAILY_TABLES
-from couponflow.ingest import GateFailed, landed_days, published_days
-from couponflow.schedule import published_dates
-from couponflow.storage import open_store
-from couponflow.warehouse import query_df
+from couponflow.platform import manifest
+from couponflow.platform import resources as platform_resources
+from couponflow.platform.contract import DAILY_TABLES
+from couponflow.platform.landing import GateFailed, landed_days, published_days
+from couponflow.platform.schedule import published_dates
+from couponflow.platform.storage import open_store
+from couponflow.platform.warehouse import query_df
 from tests.helpers import corrupted, null_household
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -94,8 +95,8 @@ def test_a_gate_failure_stops_the_run_and_a_fixed_rerun_succeeds(local_home, mon
 
     store = open_store(local_home)
     bad = corrupted(source, "transactions", date(2017, 1, 3), null_household)
-    original = tasks.get_source
-    monkeypatch.setattr(tasks, "get_source", lambda settings: bad)
+    original = platform_resources.get_source
+    monkeypatch.setattr(platform_resources, "get_source", lambda settings: bad)
     with pytest.raises(GateFailed, match="transactions.household_id date=2017-01-03"):
         daily(run_date=date(2017, 1, 5))
     assert store.list("campaigns/") == [] and store.list("decisions/") == []
@@ -105,7 +106,7 @@ def test_a_gate_failure_stops_the_run_and_a_fixed_rerun_succeeds(local_home, mon
     runs = [json.loads(store.get(k)) for k in store.list("runs/")]
     assert [r["status"] for r in runs] == ["failed"] and "household_id" in runs[0]["error"]
 
-    monkeypatch.setattr(tasks, "get_source", original)  # the upstream file is fixed
+    monkeypatch.setattr(platform_resources, "get_source", original)  # the upstream file is fixed
     assert daily(run_date=date(2017, 1, 5))["run_date"] == "2017-01-05"
     assert landed_days(store)[-1] == date(2017, 1, 4)
 

@@ -14,11 +14,12 @@ import pyarrow.compute as pc
 import pytest
 from typer.testing import CliRunner
 
-from couponflow import campaign, manifest
-from couponflow.ingest import landed_days
-from couponflow.schedule import published_dates
-from couponflow.storage import open_store
-from expectations.runtime import GateFailed
+from couponflow.platform import manifest
+from couponflow.platform import resources as platform_resources
+from couponflow.platform.landing import landed_days
+from couponflow.platform.schedule import published_dates
+from couponflow.platform.storage import open_store
+from couponflow.platform.gate_results import GateFailed
 from tests.helpers import TransformedSource, replace_column
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -51,7 +52,7 @@ def test_raw_gate_in_a_daily_run_a_10x_day_stops_it_an_empty_day_warns(local_hom
         return rows
 
     store = open_store(local_home)
-    monkeypatch.setattr(tasks, "get_source", lambda settings: TransformedSource(source, upstream))
+    monkeypatch.setattr(platform_resources, "get_source", lambda settings: TransformedSource(source, upstream))
     res = CliRunner().invoke(cli.app, ["daily", "--date", "2017-01-17"])
     assert res.exit_code == 1
     (line,) = res.output.strip().splitlines()
@@ -68,7 +69,7 @@ def test_raw_gate_in_a_daily_run_a_10x_day_stops_it_an_empty_day_warns(local_hom
     assert landed[("transactions", "rows", "warn")]["partitions"] == ["2017-01-10"]  # soft: the run went on
     assert "2017-12-25" in landed[("transactions", "rows", "warn")]["reason"]
 
-    monkeypatch.setattr(tasks, "get_source", lambda settings: TransformedSource(
+    monkeypatch.setattr(platform_resources, "get_source", lambda settings: TransformedSource(
         source, lambda t, d, rows: upstream(t, d, rows) if d == empty else rows))  # the export is fixed
     res = CliRunner().invoke(cli.app, ["daily", "--date", "2017-01-17"])
     assert res.exit_code == 0, res.output
@@ -97,7 +98,7 @@ def test_a_replayed_redemption_feed_stops_the_run_at_the_marts_gate(local_home, 
             [(k, "ascending") for k in rows.column_names])
 
     store = open_store(local_home)
-    monkeypatch.setattr(tasks, "get_source", lambda settings: TransformedSource(source, replayed))
+    monkeypatch.setattr(platform_resources, "get_source", lambda settings: TransformedSource(source, replayed))
     with pytest.raises(GateFailed, match="marts gate FAILED on training_examples.label_rate date=2017-02-10") as exc:
         daily(run_date=run_date)
     assert "replayed rows" in str(exc.value)
@@ -114,16 +115,17 @@ def test_a_replayed_redemption_feed_stops_the_run_at_the_marts_gate(local_home, 
 
     # the fix the message names: drop the replayed day's partition, land it again from the fixed feed
     store.delete(f"raw/coupon_redemptions/date={day.isoformat()}/manifest.json")
-    monkeypatch.setattr(tasks, "get_source", lambda settings: source)
+    monkeypatch.setattr(platform_resources, "get_source", lambda settings: source)
     assert daily(run_date=run_date)["run_date"] == "2017-02-10"
     assert published_dates(store) == [run_date] and _report(store, run_date)["gates"]["summary"]["marts"] == "pass"
 
 
 def test_a_bad_decision_stops_the_run_before_publishing(local_home, monkeypatch):
+    from flows import tasks
     from flows.daily import daily
 
     run_date = date(2017, 2, 8)  # campaign 27 starts
-    real_decide = campaign.decide
+    real_decide = tasks.decide
 
     def buggy(settings, day, candidates, *args, **kwargs):
         """An allocation bug: one control-group household is sent as well."""
@@ -134,7 +136,7 @@ def test_a_bad_decision_stops_the_run_before_publishing(local_home, monkeypatch)
         return d
 
     store = open_store(local_home)
-    monkeypatch.setattr(campaign, "decide", buggy)
+    monkeypatch.setattr(tasks, "decide", buggy)
     with pytest.raises(GateFailed, match="campaign gate FAILED on sends.in_control_group date=2017-02-08"):
         daily(run_date=run_date)
     _nothing_published(store)
@@ -144,7 +146,7 @@ def test_a_bad_decision_stops_the_run_before_publishing(local_home, monkeypatch)
     assert report["gates"]["summary"] == {"raw": "warn", "marts": "pass", "campaign": "fail"}
     assert report["verdict"].startswith("STOPPED")
 
-    monkeypatch.setattr(campaign, "decide", real_decide)  # the bug is fixed
+    monkeypatch.setattr(tasks, "decide", real_decide)  # the bug is fixed
     out = daily(run_date=run_date)
     assert out["sends"] > 0 and published_dates(store) == [run_date]
     assert _report(store, run_date)["verdict"].startswith("safe to send")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from couponflow import manifest
-from couponflow.storage import LocalStore
+from couponflow.platform import manifest
+from couponflow.platform.storage import LocalStore
 from models.registry import V0, Registry
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -84,7 +84,7 @@ def test_deployments_carry_the_schedules(local_home):
 def test_replay_chooses_among_real_recipients_and_scores_capture(year_home):
     """Replay of campaign 13 (2017-08-08) on the landed year: the window has closed, so the
     capture of real redeemers is known; nothing is published among the real campaigns."""
-    from couponflow.warehouse import query_df
+    from couponflow.platform.warehouse import query_df
     from flows.cli import app
 
     settings, store = year_home

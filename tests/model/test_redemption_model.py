@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
-from couponflow.storage import LocalStore
+from couponflow.platform.storage import LocalStore
 from models.backtest import scored_rows, training_rows
 from models.lifecycle import train_challenger
 from models.promotion import PromotionRule, decide, select_holdout
@@ -191,7 +191,7 @@ def test_an_ensemble_round_trips_through_the_registry_with_identical_scores(tmp_
 def test_a_version_written_before_ensembles_still_loads(tmp_path, examples):
     """Registry versions are immutable: one written by the single-network code (a bare state dict
     in weights.pt, no n_members in its configuration) must keep scoring the same."""
-    from couponflow import manifest
+    from couponflow.platform import manifest
 
     model = train(examples, FAST)
     spec = model.spec()
@@ -219,7 +219,7 @@ def test_weights_that_do_not_match_the_configuration_are_refused(examples):
 # -- the backtest sees nothing after its cut (real data) --------------------------------------
 
 def test_backtest_training_set_and_model_ignore_everything_after_the_cut(landed_year):
-    from couponflow.warehouse import query_df
+    from couponflow.platform.warehouse import query_df
 
     cut = date(2017, 8, 8)
     real = query_df(landed_year["settings"], "select * from marts.training_examples")

@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
-from couponflow import code_version, manifest
-from couponflow.storage import ObjectStore
+from couponflow.platform.version import code_version
+from couponflow.platform import lake, manifest
+from couponflow.platform.storage import ObjectStore
 
 
 def _now() -> str:
@@ -45,11 +46,11 @@ class RunRecord:
 
     def finish(self, store: ObjectStore, status: str, error: str | None = None) -> None:
         self.status, self.error, self.finished_at = status, error, _now()
-        store.put(f"runs/{self.run_id}.json", manifest.to_json_bytes(asdict(self)))
+        store.put(lake.run_record_key(self.run_id), manifest.to_json_bytes(asdict(self)))
 
 
 def read_runs(store: ObjectStore, limit: int = 10) -> list[dict[str, Any]]:
     """The most recent run records, newest first."""
-    records = [json.loads(store.get(k)) for k in store.list("runs/") if k.endswith(".json")]
+    records = [json.loads(store.get(k)) for k in store.list(lake.RUNS + "/") if k.endswith(".json")]
     records.sort(key=lambda r: r.get("started_at", ""), reverse=True)
     return records[:limit]

@@ -13,11 +13,11 @@ from datetime import date, timedelta
 import pandas as pd
 import pyarrow.parquet as pq
 
-from couponflow import manifest
-from couponflow.contract import dated_prefix
-from couponflow.storage import ObjectStore
+from couponflow.platform import manifest
+from couponflow.platform.lake import CAMPAIGNS, DO_NOT_CONTACT, SENDS, dated_prefix
+from couponflow.platform.storage import ObjectStore
 
-DO_NOT_CONTACT_KEY = "config/do_not_contact.csv"
+DO_NOT_CONTACT_KEY = DO_NOT_CONTACT
 
 
 def do_not_contact(store: ObjectStore) -> set[int]:
@@ -39,10 +39,10 @@ def our_sends(store: ObjectStore, run_date: date, window_days: int) -> pd.DataFr
     frames = []
     for i in range(1, window_days + 1):
         day = run_date - timedelta(days=i)
-        ds = manifest.read(store, dated_prefix("campaigns", day))
+        ds = manifest.read(store, dated_prefix(CAMPAIGNS, day))
         if ds is None or ds.rows() == 0:
             continue
-        t = pq.read_table(io.BytesIO(manifest.read_object(store, ds, "sends.parquet")),
+        t = pq.read_table(io.BytesIO(manifest.read_object(store, ds, SENDS)),
                           columns=["household_id", "campaign_id"]).to_pandas()
         frames.append(t.assign(run_date=pd.Timestamp(day)))
     if not frames:

@@ -1,8 +1,10 @@
-"""The day's campaign: candidates -> eligibility -> scores -> assignment -> published files.
+"""The day's decision as a pure function: candidates -> eligibility -> scores -> cost -> arms.
 
-``decide`` reads the marts for one run date and applies the policy and the champion (plain
-functions from ``models/``); ``publish_campaign`` writes ``decisions/date=D/`` and then
-``campaigns/date=D/`` (manifest last, the campaigns manifest being the commit point of the day).
+``decide`` takes one run date's candidates (a frame from ``marts.scoring_candidates`` joined with
+``marts.campaigns``), the scorer, the settings and the contact facts, and returns the decision log
+(every candidate with its status, arm and exact propensity), the sends and the summary the
+manifest carries. It reads nothing and writes nothing: ``couponflow.app.decision_inputs`` reads
+the candidates, ``couponflow.app.publishing`` writes the files.
 """
 
 from __future__ import annotations
@@ -13,31 +15,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from couponflow import code_version, manifest
-from couponflow.config import Settings
-from couponflow.contract import dated_prefix
-from couponflow.storage import ObjectStore
-from couponflow.warehouse import query_df
-from models.policy import HOLDOUT, PolicyConfig, decide_arms, seed_for
+from couponflow.platform.config import Settings
+from models.cost import cost_per_redeemer, expected_cost
 from models.eligibility import ELIGIBLE, eligibility
+from models.policy import HOLDOUT, PolicyConfig, decide_arms, seed_for
 from models.scoring import Scorer
 
-SENDS = "sends.parquet"
-REPLAY_AREA = "replay/"
-DECISIONS = "decisions.parquet"
-
-SENDS_SCHEMA = pa.schema([
-    ("household_id", pa.int64()), ("campaign_id", pa.int64()), ("score", pa.float64()),
-    ("propensity", pa.float64()), ("arm", pa.string()), ("expected_cost", pa.float64()),
-])
-DECISIONS_SCHEMA = pa.schema([
-    ("run_date", pa.date32()), ("household_id", pa.int64()), ("campaign_id", pa.int64()),
-    ("campaign_type", pa.string()), ("status", pa.string()), ("score", pa.float64()),
-    ("expected_cost", pa.float64()), ("chosen", pa.bool_()), ("arm", pa.string()),
-    ("p_selected", pa.float64()), ("propensity", pa.float64()),
-])
+SENDS_COLUMNS = ("household_id", "campaign_id", "score", "propensity", "arm", "expected_cost")
 # decision log: chosen = sent; arm = exploit | explore (sent), holdout (selected, held back as
 # the campaign's control), not_chosen (eligible), or the eligibility status (control, inactive);
 # propensity = the logging policy's probability of sending the pair, p_selected = of selecting it
@@ -71,20 +56,6 @@ def policy_settings(settings: Settings) -> dict[str, Any]:
     }
 
 
-def load_candidates(settings: Settings, run_date: date) -> pd.DataFrame:
-    return query_df(
-        settings,
-        """
-        select s.*, c.lines_per_redeemer
-        from marts.scoring_candidates s
-        join marts.campaigns c using (campaign_id)
-        where s.run_date = ?
-        order by s.campaign_id, s.household_id
-        """,
-        [run_date],
-    )
-
-
 def contact_facts(candidates: pd.DataFrame, sends: pd.DataFrame, campaigns: pd.DataFrame,
                   run_date: date) -> tuple[np.ndarray, np.ndarray]:
     """Per candidate row: our sends in the trailing window, and whether one of our campaigns of
@@ -114,11 +85,10 @@ def decide(settings: Settings, run_date: date, candidates: pd.DataFrame, scorer:
     )
     score = np.asarray(scorer.predict(c), dtype=float) if len(c) else np.zeros(0)
     if "lines_per_redeemer" not in c:
-        raise ValueError("candidates lack lines_per_redeemer: load them with load_candidates (it joins marts.campaigns)")
+        raise ValueError("candidates lack lines_per_redeemer: load them with couponflow.app.decision_inputs.load_candidates (it joins marts.campaigns)")
     # what a redeeming household costs: the discount of one coupon line times the lines a redeemer takes
-    discount = (c["expected_discount"].astype(float).fillna(settings.default_discount)
-                * c["lines_per_redeemer"].astype(float)).to_numpy()
-    cost = score * discount + settings.contact_cost
+    cost = expected_cost(score, cost_per_redeemer(c["expected_discount"], c["lines_per_redeemer"],
+                                                  settings.default_discount), settings.contact_cost)
     eligible = status == ELIGIBLE
     caps = {int(k): int(v) for k, v in c.groupby("campaign_id")["planned_size"].first().items()}
     arm = status.astype(object)
@@ -145,7 +115,7 @@ def decide(settings: Settings, run_date: date, candidates: pd.DataFrame, scorer:
         "score": score, "expected_cost": cost, "chosen": chosen, "arm": arm.astype(str),
         "p_selected": p_selected, "propensity": propensity,
     })
-    sends = decisions.loc[chosen, list(SENDS_SCHEMA.names)].reset_index(drop=True)
+    sends = decisions.loc[chosen, list(SENDS_COLUMNS)].reset_index(drop=True)
     return CampaignDecision(run_date, sends, decisions, _summary(settings, c, decisions), scorer.describe())
 
 
@@ -179,111 +149,7 @@ def _summary(settings: Settings, cands: pd.DataFrame, d: pd.DataFrame) -> dict[s
     }
 
 
-def _table(df: pd.DataFrame, schema: pa.Schema) -> pa.Table:
-    return pa.Table.from_pandas(df[schema.names], schema=schema, preserve_index=False)
-
-
-def publish_campaign(
-    store: ObjectStore, settings: Settings, decision: CampaignDecision, *, force: bool = False,
-    replay: bool = False,
-) -> manifest.Dataset:
-    """Publish the decision log, then the campaign (its manifest is the day's commit point).
-
-    A replay on history publishes under ``replay/`` so that it never mixes with real campaigns.
-    """
-    day = decision.run_date
-    area = REPLAY_AREA if replay else ""
-    meta = {
-        "kind": "campaign", "run_date": day.isoformat(), "code_version": code_version(),
-        "mode": "replay" if replay else "live",
-        "model": decision.model,
-        "policy": policy_settings(settings),
-    }
-    manifest.publish(
-        store, area + dated_prefix("decisions", day),
-        {DECISIONS: manifest.parquet_bytes(_table(decision.decisions, DECISIONS_SCHEMA))},
-        {**meta, "kind": "decisions"}, force=force,
-    )
-    return manifest.publish(
-        store, area + dated_prefix("campaigns", day),
-        {SENDS: manifest.parquet_bytes(_table(decision.sends, SENDS_SCHEMA))},
-        {**meta, "summary": decision.summary}, force=force,
-    )
-
-
-def published_campaign(store: ObjectStore, day: date) -> manifest.Dataset | None:
-    return manifest.read(store, dated_prefix("campaigns", day))
-
-
-def published_decisions(store: ObjectStore, day: date, *, replay: bool = False
-                        ) -> tuple[pd.DataFrame, dict[str, Any]] | None:
-    """The decision log published for ``day`` (under ``replay/`` for a replay) and its manifest."""
-    import io
-
-    import pyarrow.parquet as pq
-
-    ds = manifest.read(store, (REPLAY_AREA if replay else "") + dated_prefix("decisions", day))
-    if ds is None:
-        return None
-    return pq.read_table(io.BytesIO(manifest.read_object(store, ds, DECISIONS))).to_pandas(), ds.manifest
-
-
-# -- replay on history --------------------------------------------------------------------------
-
-def replay_candidates(settings: Settings, run_date: date, share: float) -> pd.DataFrame:
-    """The day's candidates restricted to the households the retailer really sent each campaign;
-    each campaign may reach ``share`` of its real recipients (its cap replaces the planned size)."""
-    cands = query_df(
-        settings,
-        """
-        select c.* replace (cast(ceil(? * r.n) as integer) as planned_size), m.lines_per_redeemer
-        from marts.scoring_candidates c
-        join staging.stg_campaigns s using (household_id, campaign_id)
-        join (select campaign_id, count(*) as n from staging.stg_campaigns group by 1) r using (campaign_id)
-        join marts.campaigns m using (campaign_id)
-        where c.run_date = ?
-        order by campaign_id, household_id
-        """,
-        [share, run_date],
-    )
-    starting = query_df(settings, "select count(*) as n from marts.campaigns where start_date = ?", [run_date])
-    if cands.empty and int(starting["n"][0]) > 0:
-        raise ValueError(
-            f"no real recipients of the campaigns starting {run_date} are in the lake: a replay needs the "
-            "retailer's sends of that day, which land with it (land through the run date first)"
-        )
-    return cands
-
-
-def campaign_starts(settings: Settings, first: date, last: date) -> list[date]:
-    """The dates in [first, last] on which at least one campaign starts."""
-    df = query_df(settings, "select distinct start_date from marts.campaigns where start_date between ? and ? order by 1",
-                  [first, last])
-    return [pd.Timestamp(d).date() for d in df["start_date"]]
-
-
 def replay_settings(settings: Settings, candidates: pd.DataFrame) -> Settings:
     """Replay spends no money and explores nothing: only the campaigns' caps bind."""
     return settings.model_copy(update={"budget_per_day": float(len(candidates)) * 1e6 or 1.0,
                                        "explore_share": 0.0, "holdout_share": 0.0})
-
-
-def replay_capture(settings: Settings, decision: CampaignDecision) -> dict[int, float] | None:
-    """Share of each campaign's real redeemers among our sends, once its window has fully landed."""
-    if decision.sends.empty:
-        return None
-    ids = sorted(int(c) for c in decision.sends["campaign_id"].unique())
-    labels = query_df(
-        settings,
-        "select household_id, campaign_id, label, label_is_final from marts.training_examples "
-        f"where campaign_id in ({', '.join(str(i) for i in ids)})",
-    )
-    if labels.empty or not labels["label_is_final"].all():
-        return None
-    sent = labels.merge(decision.sends[["household_id", "campaign_id"]], on=["household_id", "campaign_id"])
-    out = {}
-    for cid in ids:
-        total = labels.loc[labels["campaign_id"] == cid, "label"].sum()
-        if total:
-            out[cid] = float(sent.loc[sent["campaign_id"] == cid, "label"].sum() / total)
-    return out

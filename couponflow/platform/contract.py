@@ -123,18 +123,3 @@ DEMOGRAPHICS = RawTable(
 DAILY_TABLES: tuple[RawTable, ...] = (TRANSACTIONS, COUPON_REDEMPTIONS, CAMPAIGNS)
 SNAPSHOT_TABLES: tuple[RawTable, ...] = (CAMPAIGN_DESCRIPTIONS, COUPONS, PRODUCTS, DEMOGRAPHICS)
 RAW_TABLES: dict[str, RawTable] = {t.name: t for t in DAILY_TABLES + SNAPSHOT_TABLES}
-
-
-# -- lake layout --------------------------------------------------------------------------------
-
-def raw_prefix(table: str, day: date | None) -> str:
-    return f"raw/{table}/date={day.isoformat()}" if day else f"raw/{table}/snapshot"
-
-
-def quarantine_prefix(gate: str, day: date | None, table: str) -> str:
-    return f"quarantine/{gate}/date={day.isoformat() if day else 'snapshot'}/{table}"
-
-
-def dated_prefix(area: str, day: date) -> str:
-    """``campaigns``, ``decisions`` and ``reports`` datasets of one run date."""
-    return f"{area}/date={day.isoformat()}"

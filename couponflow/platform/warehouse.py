@@ -12,13 +12,16 @@ import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import duckdb
+import pandas as pd
 
-from couponflow import manifest
-from couponflow.config import Settings
-from couponflow.contract import DAILY_TABLES, SNAPSHOT_TABLES
-from couponflow.storage import ObjectStore
+from couponflow.platform import manifest
+from couponflow.platform.config import Settings
+from couponflow.platform.contract import DAILY_TABLES, SNAPSHOT_TABLES
+from couponflow.platform.lake import raw_table_prefix
+from couponflow.platform.storage import ObjectStore
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
@@ -29,7 +32,7 @@ class WarehouseError(RuntimeError):
 
 def _published(store: ObjectStore, table: str) -> list[manifest.Dataset]:
     datasets = []
-    for key in store.list(f"raw/{table}/"):
+    for key in store.list(raw_table_prefix(table)):
         if key.endswith("/" + manifest.MANIFEST):
             ds = manifest.read(store, key.rsplit("/", 1)[0])
             if ds is not None:
@@ -169,8 +172,50 @@ def run_dbt(settings: Settings, *args: str) -> DbtResult:
     return DbtResult(nodes, warnings)
 
 
-def query_df(settings: Settings, sql: str, params: list | None = None):
-    """Run a read query on the warehouse and return a pandas DataFrame."""
+def query_df(settings: Settings, sql: str, params: list | None = None) -> pd.DataFrame:
+    """Run a read query on the warehouse (one connection for it) and return a pandas DataFrame."""
     with connect(settings) as con:
         return con.execute(sql, params or []).df()
+
+
+class Warehouse:
+    """The warehouse as a resource built once per run: a connection factory over the DuckDB file.
+
+    ``with warehouse.session():`` opens one connection that every ``query`` inside the block
+    shares (a step's reads); outside a session each query opens and closes its own. DuckDB has
+    one writer per file, so dbt (``build``) refuses to run while a session is open.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def exists(self) -> bool:
+        return self.settings.warehouse_path.exists()
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self._con is not None:  # nested: share the open one
+            yield self._con
+            return
+        with connect(self.settings) as con:
+            self._con = con
+            try:
+                yield con
+            finally:
+                self._con = None
+
+    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        if self._con is not None:
+            return self._con.execute(sql, params or []).df()
+        return query_df(self.settings, sql, params)
+
+    def expose(self, store: ObjectStore) -> dict[str, int]:
+        return expose_lake(self.settings, store)
+
+    def build(self, *args: str) -> DbtResult:
+        if self._con is not None:
+            raise RuntimeError("a warehouse session is open: close it before dbt runs (one writer per DuckDB file)")
+        return run_dbt(self.settings, *args)
 

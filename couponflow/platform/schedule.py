@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from couponflow.manifest import MANIFEST
-from couponflow.storage import ObjectStore
+from couponflow.platform import lake
+from couponflow.platform.manifest import MANIFEST
+from couponflow.platform.storage import ObjectStore
 
 
 class RunDateError(ValueError):
@@ -25,9 +26,9 @@ def check_run_date(run_date: date, first_day: date, last_day: date) -> date:
 
 def published_dates(store: ObjectStore) -> list[date]:
     out = []
-    for key in store.list("campaigns/date="):
+    for key in store.list(lake.dated_area(lake.CAMPAIGNS)):
         if key.endswith("/" + MANIFEST):
-            out.append(date.fromisoformat(key.split("date=")[1].split("/")[0]))
+            out.append(lake.date_of(key))
     return sorted(out)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from couponflow.storage import ObjectStore
+from couponflow.platform.storage import ObjectStore
 
 MANIFEST = "manifest.json"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from couponflow.config import Settings
-from couponflow.sources.completejourney import CompleteJourneySource
+from couponflow.platform.config import Settings
+from couponflow.platform.sources.completejourney import CompleteJourneySource
 
 
 def get_source(settings: Settings) -> CompleteJourneySource:

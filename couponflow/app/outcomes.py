@@ -16,21 +16,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from couponflow.campaign import published_decisions
-from couponflow.config import Settings
-from couponflow.storage import ObjectStore
-from couponflow.warehouse import query_df
+from couponflow.app.publishing import published_decisions
+from couponflow.platform.resources import Resources
 from models.closed_campaigns import OUTCOME_COLUMNS, measure_campaign
 from models.scoring import Scorer
 
 MODES = ("live", "replay")
 
 
-def closed_campaigns(settings: Settings, store: ObjectStore, run_date: date, *, replays_history: bool,
+def closed_campaigns(res: Resources, run_date: date, *, replays_history: bool,
                      target: Scorer | None = None) -> list[dict[str, Any]]:
     """One measurement per (mode, campaign) we published whose window ended before ``run_date``,
     newest first. ``replays_history``: the source is recorded history, so lift is n/a."""
-    closed = query_df(settings, """
+    settings, store, query = res.settings, res.store, res.warehouse.query
+    closed = query("""
         select distinct campaign_id, start_date, end_date from marts.campaign_outcomes
         where end_date < ? order by start_date desc, campaign_id
     """, [run_date])
@@ -44,11 +43,11 @@ def closed_campaigns(settings: Settings, store: ObjectStore, run_date: date, *, 
                 logs[mode] = (found[0][found[0]["campaign_id"] == cid], found[1])
         if not logs:
             continue
-        outcomes = query_df(settings, f"select household_id, {', '.join(OUTCOME_COLUMNS)} "
+        outcomes = query(f"select household_id, {', '.join(OUTCOME_COLUMNS)} "
                                       "from marts.campaign_outcomes where campaign_id = ?", [cid])
         scores = None
         if target is not None:
-            cands = query_df(settings, "select * from marts.scoring_candidates where run_date = ? and campaign_id = ?",
+            cands = query("select * from marts.scoring_candidates where run_date = ? and campaign_id = ?",
                              [start, cid])
             scores = pd.Series(np.asarray(target.predict(cands), float), index=cands["household_id"].to_numpy())
         for mode, (log, meta) in logs.items():

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from couponflow.config import Settings
+from couponflow.platform.config import Settings
 
 
 class StoreError(RuntimeError):

@@ -8,9 +8,11 @@ is written to ``quarantine/raw/date=D/<table>/`` with its validation result, the
 stay landed, and ``GateFailed`` stops the run with a one-line reason. A day already landed is
 skipped, so re-landing changes no byte.
 
-The gate checks each partition against a ``RawContext`` built from the lake: the snapshots
-(product ids, each campaign's coupons, campaign start dates) and the row counts of the days
-already landed (the trailing baseline of the volume check).
+The gate is handed in (``check``: ``expectations.raw_gate.check_partitions`` in every run, wired
+by ``couponflow.app.ingest``), so the platform runs no check of its own. It checks each partition
+against a ``RawContext`` built from the lake: the snapshots (product ids, each campaign's
+coupons, campaign start dates) and the row counts of the days already landed (the trailing
+baseline of the volume check).
 """
 
 from __future__ import annotations
@@ -23,18 +25,33 @@ from typing import Callable, Protocol
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from couponflow import manifest
-from couponflow.contract import (
-    DAILY_TABLES, RAW_CONTRACT_VERSION, SNAPSHOT_TABLES, quarantine_prefix, raw_prefix,
-)
-from couponflow.storage import ObjectStore
-from expectations.raw_gate import BASELINE_WINDOW, RawContext, check_partitions
-from expectations.runtime import GateFailed, GateResult
+from couponflow.platform import manifest
+from couponflow.platform.contract import DAILY_TABLES, RAW_CONTRACT_VERSION, SNAPSHOT_TABLES
+from couponflow.platform.lake import PART, VALIDATION, date_of, raw_prefix, raw_table_prefix
+from couponflow.platform.storage import ObjectStore
+from couponflow.platform.gate_results import GateFailed, GateResult
+from couponflow.platform.quarantine import write_quarantine
 
-__all__ = ["GateFailed", "LandingReport", "land_through", "landed_days", "published_days"]
+__all__ = ["GateFailed", "LandingReport", "RawCheck", "RawContext", "land_through", "landed_days", "published_days"]
 
-PART = "part-0.parquet"
-VALIDATION = "validation.json"  # the raw gate's result, published with the data it describes
+ROW_HISTORY_DAYS = 28  # days of landed row counts handed to the gate (its volume baseline window)
+
+
+@dataclass(frozen=True)
+class RawContext:
+    """What partitions are checked against: the snapshots and the lake's recent history."""
+
+    campaign_landing: dict[int, date] = field(default_factory=dict)  # campaign id -> landing day
+    product_ids: frozenset[int] | None = None  # the products snapshot
+    coupon_campaigns: frozenset[tuple[int, int]] | None = None  # (coupon_upc, campaign_id) of coupons
+    row_history: dict[date, int] = field(default_factory=dict)  # transactions rows of landed days
+
+
+class RawCheck(Protocol):
+    """The raw gate: one table's partitions (parquet bytes by day; None = snapshot) -> results."""
+
+    def __call__(self, table: str, partitions: dict[date | None, bytes], *,
+                 context: RawContext) -> dict[date | None, GateResult]: ...
 
 
 class Source(Protocol):
@@ -52,20 +69,14 @@ class LandingReport:
     landed_snapshots: list[str] = field(default_factory=list)
     gate_results: list[GateResult] = field(default_factory=list)
 
-    @property
-    def warnings(self) -> list[str]:
-        return [
-            f"{r.table} {r.partition}: {c.check} ({c.detail})"
-            for r in self.gate_results for c in r.warnings
-        ]
 
 
 def published_days(store: ObjectStore, table: str) -> set[date]:
     """Days of one daily table that a manifest publishes (the table alone, landed or not)."""
     out = set()
-    for key in store.list(f"raw/{table}/date="):
+    for key in store.list(raw_table_prefix(table, daily_only=True)):
         if key.endswith("/" + manifest.MANIFEST):
-            out.add(date.fromisoformat(key.split("date=")[1].split("/")[0]))
+            out.add(date_of(key))
     return out
 
 
@@ -88,9 +99,7 @@ def _validation(result: GateResult) -> bytes:
 
 
 def _quarantine(store: ObjectStore, result: GateResult, d: date | None, data: bytes) -> None:
-    prefix = quarantine_prefix("raw", d, result.table)
-    store.put(f"{prefix}/{PART}", data)
-    store.put(f"{prefix}/{VALIDATION}", _validation(result))
+    write_quarantine(store, result, d, {PART: data})
 
 
 def _snapshot_table(store: ObjectStore, table: str, pending: dict[str, bytes]) -> pa.Table | None:
@@ -116,7 +125,7 @@ def snapshot_context(store: ObjectStore, pending: dict[str, bytes] | None = None
 def _row_history(store: ObjectStore, first_pending: date) -> dict[date, int]:
     """Transactions rows of the landed days in the baseline window before ``first_pending``."""
     out = {}
-    for i in range(1, BASELINE_WINDOW + 1):
+    for i in range(1, ROW_HISTORY_DAYS + 1):
         d = first_pending - timedelta(days=i)
         ds = manifest.read(store, raw_prefix("transactions", d))
         if ds is not None:
@@ -124,7 +133,7 @@ def _row_history(store: ObjectStore, first_pending: date) -> dict[date, int]:
     return out
 
 
-def land_snapshots(store: ObjectStore, source: Source, report: LandingReport) -> None:
+def land_snapshots(store: ObjectStore, source: Source, check: RawCheck, report: LandingReport) -> None:
     pending = {spec.name: manifest.parquet_bytes(source.snapshot(spec.name)) for spec in SNAPSHOT_TABLES
                if not store.exists(f"{raw_prefix(spec.name, None)}/{manifest.MANIFEST}")}
     if not pending:
@@ -135,7 +144,7 @@ def land_snapshots(store: ObjectStore, source: Source, report: LandingReport) ->
             continue
         prefix = raw_prefix(spec.name, None)
         data = pending[spec.name]
-        result = check_partitions(spec.name, {None: data}, context=context)[None]
+        result = check(spec.name, {None: data}, context=context)[None]
         report.gate_results.append(result)
         if not result.success:
             _quarantine(store, result, None, data)
@@ -160,11 +169,12 @@ def land_through(
     store: ObjectStore,
     source: Source,
     last_day: date,
+    check: RawCheck,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> LandingReport:
-    """Land every missing day up to and including ``last_day`` (never later)."""
+    """Land every missing day up to and including ``last_day`` (never later), gated by ``check``."""
     report = LandingReport()
-    land_snapshots(store, source, report)
+    land_snapshots(store, source, check, report)
     last_day = min(last_day, source.last_day)
     n = (last_day - source.first_day).days + 1
     wanted = [source.first_day + timedelta(i) for i in range(max(n, 0))]
@@ -181,7 +191,7 @@ def land_through(
     snap = snapshot_context(store)
     context = RawContext(campaign_landing_dates(store, source), snap.product_ids, snap.coupon_campaigns,
                          _row_history(store, pending[0]))
-    results = {name: check_partitions(name, parts, context=context) for name, parts in files.items()}
+    results = {name: check(name, parts, context=context) for name, parts in files.items()}
 
     for i, d in enumerate(pending):
         day_results = [results[spec.name][d] for spec in DAILY_TABLES]

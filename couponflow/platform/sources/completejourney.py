@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from couponflow.contract import RAW_TABLES, RawTable
+from couponflow.platform.contract import RAW_TABLES, RawTable
 
 
 def _read(table: str) -> pa.Table:

@@ -1,0 +1,135 @@
+"""Writing the operators' report of one run date: read the lake and the warehouse, build the
+content (``content.py``), the plots (``plots.py``) and the page (``render.py``), build the Data
+Docs locally (``expectations.docs``) and publish everything under ``reports/date=D/``.
+
+The dataset holds ``index.html``, ``report.json`` (the same content as data) and ``gates.json``:
+the gate results of the run date, from which the page and the Data Docs are rebuilt by
+``couponflow report --date D``. Reports are derived, so a rebuilt report replaces the previous
+one. Nothing on the page depends on the clock: the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from couponflow.app.outcomes import closed_campaigns
+from couponflow.app.publishing import published_decisions
+from couponflow.app.report.content import SEGMENTS, ClosedInputs, ReportInputs, build_report
+from couponflow.app.report.gates import gate_record
+from couponflow.app.report.plots import plots
+from couponflow.app.report.render import render_html
+from couponflow.platform import manifest
+from couponflow.platform.contract import DAILY_TABLES, SNAPSHOT_TABLES
+from couponflow.platform.gate_results import GateResult
+from couponflow.platform.lake import (
+    CAMPAIGNS, DATA_DOCS, REPORT_DATA, REPORT_GATES, REPORT_PAGE, REPORTS, VALIDATION, dated_prefix, raw_prefix,
+)
+from couponflow.platform.resources import Resources
+from couponflow.platform.storage import ObjectStore
+from expectations.docs import build_data_docs, docs_files
+from models.registry import Registry
+from models.scoring import load_scorer
+
+
+def raw_gate_results(store: ObjectStore, run_date: date) -> list[dict[str, Any]]:
+    """The published raw-gate results of the data that ``daily(run_date)`` decides on."""
+    out = []
+    prefixes = [raw_prefix(t.name, run_date - timedelta(days=1)) for t in DAILY_TABLES]
+    prefixes += [raw_prefix(t.name, None) for t in SNAPSHOT_TABLES]
+    for prefix in prefixes:
+        ds = manifest.read(store, prefix)
+        if ds is not None and any(o["name"] == VALIDATION for o in ds.objects):
+            out.append(json.loads(manifest.read_object(store, ds, VALIDATION)))
+    return out
+
+
+def load_gate_record(store: ObjectStore, run_date: date) -> dict[str, Any] | None:
+    ds = manifest.read(store, dated_prefix(REPORTS, run_date))
+    if ds is None or not any(o["name"] == REPORT_GATES for o in ds.objects):
+        return None
+    return json.loads(manifest.read_object(store, ds, REPORT_GATES))
+
+
+def _redemption_trend(res: Resources, run_date: date) -> pd.DataFrame | None:
+    """Redemptions per week dated before the run date (point in time: later data never shows)."""
+    try:
+        return res.warehouse.query("""
+            select date_trunc('week', redemption_date)::date as week, count(*) as redemptions,
+                   count(distinct household_id) as households
+            from staging.stg_coupon_redemptions where redemption_date < ?
+            group by 1 order by 1
+        """, [run_date])
+    except Exception:  # noqa: BLE001 - an unbuilt or busy warehouse: the page says so
+        return None
+
+
+def _closed(res: Resources, run_date: date) -> ClosedInputs:
+    """Our closed campaigns measured against the lake; today's champion is the off-policy target."""
+    registry = Registry(res.store)
+    target = load_scorer(registry, registry.champion(), res.settings.prior_strength)
+    history = bool(getattr(res.source, "replays_history", False))
+    rows = closed_campaigns(res, run_date, replays_history=history, target=target)
+    return ClosedInputs(rows, history, target.version)
+
+
+def publish_data_docs(store: ObjectStore, prefix: str, out_dir: Path, run_date: date) -> manifest.Dataset:
+    """Upload a built site under ``prefix`` (data first, manifest last; replaces an older site,
+    whose pages that the new one lacks are then removed)."""
+    files = docs_files(out_dir)
+    ds = manifest.publish(store, prefix, files, {"kind": "data-docs", "run_date": run_date.isoformat()}, force=True)
+    keep = {f"{prefix}/{name}" for name in files} | {f"{prefix}/{manifest.MANIFEST}"}
+    for key in store.list(f"{prefix}/"):
+        if key not in keep:
+            store.delete(key)
+    return ds
+
+
+def write_report(
+    res: Resources,
+    run_date: date,
+    ran: dict[str, list[GateResult]] | None = None,
+    failure: str | None = None,
+    failed_gate: str | None = None,
+    *,
+    reuse: bool = False,
+) -> manifest.Dataset:
+    """Build the Data Docs and the page of ``run_date`` and publish both. With ``reuse`` an
+    existing report of a run that did not stop is kept as it is (a re-run that reuses the
+    published campaign)."""
+    store = res.store
+    prefix = dated_prefix(REPORTS, run_date)
+    previous = load_gate_record(store, run_date)
+    if reuse and ran is None and failure is None and previous is not None and not previous.get("failure"):
+        existing = manifest.read(store, prefix)
+        if existing is not None and manifest.read(store, f"{prefix}/{DATA_DOCS}") is not None:
+            return existing
+    record = gate_record(run_date, ran, failure, failed_gate, previous)
+    docs_dir = res.settings.work_dir / DATA_DOCS / f"date={run_date.isoformat()}"
+    pages = build_data_docs(record["validations"], docs_dir, run_date)
+    publish_data_docs(store, f"{prefix}/{DATA_DOCS}", docs_dir, run_date)
+
+    campaign = manifest.read(store, dated_prefix(CAMPAIGNS, run_date))
+    found = published_decisions(store, run_date)
+    decisions = found[0] if found else None
+    built = res.warehouse.exists
+    with res.warehouse.session() if built else contextlib.nullcontext():
+        households = (res.warehouse.query(f"select household_id, {', '.join(SEGMENTS)} from marts.households")
+                      if built and decisions is not None and not decisions.empty else None)
+        closed = None if record.get("failure") else (_closed(res, run_date) if built else ClosedInputs(None))
+        content = build_report(ReportInputs(run_date, record, pages, raw_gate_results(store, run_date),
+                                            campaign.manifest if campaign else None, decisions, households, closed))
+        trend = _redemption_trend(res, run_date) if built else None
+    page = render_html(content, plots(run_date, content, decisions, trend))
+    return manifest.publish(
+        store, prefix,
+        {REPORT_PAGE: page.encode(), REPORT_DATA: manifest.to_json_bytes(content),
+         REPORT_GATES: manifest.to_json_bytes(record)},
+        {"kind": "report", "run_date": run_date.isoformat()}, force=True,
+    )
+

@@ -1,0 +1,77 @@
+"""The lake's layout: every key prefix and object name, in one place.
+
+Keys are ``/``-separated paths inside the store (a local directory or a bucket prefix):
+
+    raw/<table>/date=D/            part-0.parquet, validation.json, manifest.json (daily tables)
+    raw/<table>/snapshot/          the same, for the static tables
+    quarantine/<gate>/date=D/<table>/   what a gate rejected, with its validation result
+    campaigns/date=D/              sends.parquet + manifest (the day's commit point)
+    decisions/date=D/              decisions.parquet + manifest (every candidate, for learning)
+    replay/campaigns/date=D/, replay/decisions/date=D/   replays on history, never mixed in
+    reports/date=D/                index.html, report.json, gates.json, data-docs/
+    runs/<run_id>.json             one record per flow run
+    registry/versions/vN/, registry/champion.json, registry/decisions/NNNNNN.json
+    config/do_not_contact.csv      the operators' do-not-contact list (optional)
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+# object names
+PART = "part-0.parquet"            # a raw partition's data
+VALIDATION = "validation.json"     # a gate's result, beside the data it describes
+SENDS = "sends.parquet"
+DECISIONS = "decisions.parquet"
+REPORT_PAGE = "index.html"
+REPORT_DATA = "report.json"
+REPORT_GATES = "gates.json"
+DATA_DOCS = "data-docs"
+
+# areas
+RAW = "raw"
+QUARANTINE = "quarantine"
+CAMPAIGNS = "campaigns"
+DECISION_LOGS = "decisions"
+REPORTS = "reports"
+RUNS = "runs"
+REPLAY = "replay/"
+REGISTRY = "registry"
+DO_NOT_CONTACT = "config/do_not_contact.csv"
+
+
+def raw_prefix(table: str, day: date | None) -> str:
+    """A daily table's partition of ``day``, or a static table's snapshot (``day`` None)."""
+    return f"{RAW}/{table}/date={day.isoformat()}" if day else f"{RAW}/{table}/snapshot"
+
+
+def raw_table_prefix(table: str, *, daily_only: bool = False) -> str:
+    return f"{RAW}/{table}/date=" if daily_only else f"{RAW}/{table}/"
+
+
+def quarantine_prefix(gate: str, day: date | None, table: str) -> str:
+    return f"{QUARANTINE}/{gate}/date={day.isoformat() if day else 'snapshot'}/{table}"
+
+
+def dated_prefix(area: str, day: date, *, replay: bool = False) -> str:
+    """``campaigns``, ``decisions`` and ``reports`` datasets of one run date (under ``replay/``
+    for a replay on history)."""
+    return f"{REPLAY if replay else ''}{area}/date={day.isoformat()}"
+
+
+def dated_area(area: str) -> str:
+    """The prefix under which every date of an area is listed."""
+    return f"{area}/date="
+
+
+def date_of(key: str) -> date:
+    """The date in a ``.../date=YYYY-MM-DD/...`` key."""
+    return date.fromisoformat(key.split("date=")[1].split("/")[0])
+
+
+def run_record_key(run_id: str) -> str:
+    return f"{RUNS}/{run_id}.json"
+
+
+def registry_key(*parts: str) -> str:
+    return "/".join((REGISTRY, *parts))
