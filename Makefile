@@ -10,7 +10,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: setup run test bench clean chromium
+.PHONY: setup run test lint bench clean chromium
 
 setup: $(STAMP)
 
@@ -27,6 +27,13 @@ run: setup
 
 test: setup chromium
 	$(BIN)/pytest
+
+# ruff (lint + format check), mypy, and import-linter's layer contract (pyproject.toml)
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # the report test renders the operators' page in a real headless Chromium (Debian's package)
 chromium:

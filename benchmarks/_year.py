@@ -18,8 +18,8 @@ def year_examples(home: str | None) -> pd.DataFrame:
 
 def year_settings(home: str | None):
     """Settings of a home with the whole year landed and built (built first when needed)."""
-    from couponflow.platform.config import load_settings
     from couponflow.app.ingest import land_through
+    from couponflow.platform.config import load_settings
     from couponflow.platform.sources.completejourney import CompleteJourneySource
     from couponflow.platform.storage import LocalStore
     from couponflow.platform.warehouse import expose_lake, run_dbt
@@ -34,5 +34,8 @@ def year_settings(home: str | None):
 
 
 def home_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--home", default=None,
-                        help="a couponflow home to (re)use; default: a fresh temporary one (lands the year, ~1 min)")
+    parser.add_argument(
+        "--home",
+        default=None,
+        help="a couponflow home to (re)use; default: a fresh temporary one (lands the year, ~1 min)",
+    )

@@ -48,8 +48,12 @@ print(json.dumps(out))
 
 def run(which: str, households: int, campaigns: int, timeout: float, mem_gb: float) -> dict:
     try:
-        res = subprocess.run([sys.executable, "-c", CHILD, which, str(households), str(campaigns), str(mem_gb)],
-                             capture_output=True, text=True, timeout=timeout)
+        res = subprocess.run(
+            [sys.executable, "-c", CHILD, which, str(households), str(campaigns), str(mem_gb)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"not solved in {timeout:.0f} s"}
     if res.returncode != 0:
@@ -59,8 +63,10 @@ def run(which: str, households: int, campaigns: int, timeout: float, mem_gb: flo
 
 
 def solver_table(sizes: list[int], campaigns: int, timeout: float, mem_gb: float) -> None:
-    print(f"{'households x campaigns':<24}{'ours s':>8}{'ours MB':>9}{'gap to own bound':>18}"
-          f"{'HiGHS ipm s':>13}{'HiGHS MB':>10}{'gap to HiGHS LP':>28}{'speed-up':>10}")
+    print(
+        f"{'households x campaigns':<24}{'ours s':>8}{'ours MB':>9}{'gap to own bound':>18}"
+        f"{'HiGHS ipm s':>13}{'HiGHS MB':>10}{'gap to HiGHS LP':>28}{'speed-up':>10}"
+    )
     for h in sizes:
         ours = run("ours", h, campaigns, timeout, mem_gb)
         highs = run("highs", h, campaigns, timeout, mem_gb)
@@ -70,8 +76,10 @@ def solver_table(sizes: list[int], campaigns: int, timeout: float, mem_gb: float
             hs, hm = f"{highs['seconds']:.1f}", f"{highs['peak_mb']:.0f}"
             gap_lp = f"{(highs['value'] - ours['value']) / highs['value']:.2e}"
             speed = f"{highs['seconds'] / ours['seconds']:.0f}x"
-        print(f"{f'{h:,} x {campaigns}':<24}{ours['seconds']:>8.1f}{ours['peak_mb']:>9.0f}{ours['gap']:>18.2e}"
-              f"{hs:>13}{hm:>10}{gap_lp:>28}{speed:>10}")
+        print(
+            f"{f'{h:,} x {campaigns}':<24}{ours['seconds']:>8.1f}{ours['peak_mb']:>9.0f}{ours['gap']:>18.2e}"
+            f"{hs:>13}{hm:>10}{gap_lp:>28}{speed:>10}"
+        )
 
 
 def replay_table(home: str | None) -> None:
@@ -79,8 +87,8 @@ def replay_table(home: str | None) -> None:
     from datetime import date
 
     import numpy as np
-
     from _year import year_examples
+
     from models.allocation import AllocationProblem, solve
     from models.backtest import scored_rows, training_rows
     from models.scoring import v0_scorer
@@ -90,11 +98,15 @@ def replay_table(home: str | None) -> None:
     cut = date(2017, 8, 8)
     rows = scored_rows(examples, cut)
     rows = rows[rows["label_is_final"] & ~rows["is_censored"]].reset_index(drop=True)
-    scores = {"model (mlp)": train(training_rows(examples, cut), TrainConfig()).predict(rows),
-              "v0 rule": v0_scorer(5.0).predict(rows),
-              "random": np.random.default_rng(0).random(len(rows))}
-    print(f"\nreplay on history: campaigns {sorted(rows['campaign_id'].unique())} (start >= {cut}, fully observed), "
-          f"{int(rows['label'].sum())} real redeemers among {len(rows)} recipients; model trained before {cut}")
+    scores = {
+        "model (mlp)": train(training_rows(examples, cut), TrainConfig()).predict(rows),
+        "v0 rule": v0_scorer(5.0).predict(rows),
+        "random": np.random.default_rng(0).random(len(rows)),
+    }
+    print(
+        f"\nreplay on history: campaigns {sorted(rows['campaign_id'].unique())} (start >= {cut}, fully observed), "
+        f"{int(rows['label'].sum())} real redeemers among {len(rows)} recipients; model trained before {cut}"
+    )
     print(f"{'scores':<14}" + "".join(f"{f'capture @{int(s * 100)}%':>14}" for s in (0.1, 0.2, 0.5)))
     label = rows["label"].to_numpy()
     for name, p in scores.items():
@@ -104,8 +116,15 @@ def replay_table(home: str | None) -> None:
             for _, day in rows.groupby("as_of_date"):  # one decision per run date, as the daily job makes it
                 idx = day.index.to_numpy()
                 caps = {int(c): int(np.ceil(share * n)) for c, n in day.groupby("campaign_id").size().items()}
-                prob = AllocationProblem(day["household_id"].to_numpy(), day["campaign_id"].to_numpy(), p[idx],
-                                         np.ones(len(idx)), float(len(idx)), caps, 1)
+                prob = AllocationProblem(
+                    day["household_id"].to_numpy(),
+                    day["campaign_id"].to_numpy(),
+                    p[idx],
+                    np.ones(len(idx)),
+                    float(len(idx)),
+                    caps,
+                    1,
+                )
                 chosen[idx] = solve(prob).chosen
             line += f"{label[chosen].sum() / label.sum():>14.3f}"
         print(line)
@@ -114,25 +133,32 @@ def replay_table(home: str | None) -> None:
 def policy_table(home: str | None) -> None:
     """The daily logging policy on every real run date (v0 scores, default settings): how much of
     the budget it spends and on whom. Budget-bound days are where the explore reserve matters."""
+    from _year import year_settings
+
     from couponflow.app.decision_inputs import load_candidates
     from couponflow.platform.warehouse import Warehouse, query_df
     from models.decision import decide
-    from _year import year_settings
     from models.scoring import v0_scorer
 
     settings = year_settings(home)
     dates = query_df(settings, "select distinct run_date from marts.scoring_candidates order by 1")["run_date"]
-    print(f"\nthe daily policy on each real run date (v0 scores, budget {settings.budget_per_day:.0f}, explore "
-          f"{settings.explore_share:.0%}, holdout {settings.holdout_share:.0%})")
-    print(f"{'run date':<12}{'campaigns':>10}{'eligible':>10}{'sends':>7}{'explore':>9}{'holdout':>9}"
-          f"{'exp. cost':>11}{'budget used':>13}{'exp. redemptions':>18}")
+    print(
+        f"\nthe daily policy on each real run date (v0 scores, budget {settings.budget_per_day:.0f}, explore "
+        f"{settings.explore_share:.0%}, holdout {settings.holdout_share:.0%})"
+    )
+    print(
+        f"{'run date':<12}{'campaigns':>10}{'eligible':>10}{'sends':>7}{'explore':>9}{'holdout':>9}"
+        f"{'exp. cost':>11}{'budget used':>13}{'exp. redemptions':>18}"
+    )
     for d in dates:
         d = d.date() if hasattr(d, "date") else d
         s = decide(settings, d, load_candidates(Warehouse(settings), d), v0_scorer(settings.prior_strength)).summary
         eligible = sum(c["eligible"] for c in s["campaigns"])
-        print(f"{str(d):<12}{len(s['campaigns']):>10}{eligible:>10}{s['sends']:>7}{s['explore_sends']:>9}"
-              f"{s['holdout']:>9}{s['expected_cost']:>11.1f}{s['expected_cost'] / s['budget']:>13.1%}"
-              f"{s['expected_redemptions']:>18.1f}")
+        print(
+            f"{d!s:<12}{len(s['campaigns']):>10}{eligible:>10}{s['sends']:>7}{s['explore_sends']:>9}"
+            f"{s['holdout']:>9}{s['expected_cost']:>11.1f}{s['expected_cost'] / s['budget']:>13.1%}"
+            f"{s['expected_redemptions']:>18.1f}"
+        )
 
 
 def main() -> None:

@@ -22,8 +22,13 @@ BIN = Path(sys.executable).parent
 def run(home: Path, day: date) -> tuple[float, dict]:
     env = {**os.environ, "COUPONFLOW_HOME": str(home)}
     t0 = time.perf_counter()
-    subprocess.run([str(BIN / "couponflow"), "daily", "--date", day.isoformat()], env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [str(BIN / "couponflow"), "daily", "--date", day.isoformat()],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wall = time.perf_counter() - t0
     records = [json.loads(p.read_text()) for p in (home / "lake" / "runs").glob("*.json")]
     record = max(records, key=lambda r: r["started_at"])
@@ -41,8 +46,10 @@ def main() -> None:
     order = ["land", "build", "gate-marts", "allocate", "gate-campaign", "publish", "report"]
     recorded = list(dict.fromkeys([*cold["stages"], *inc["stages"]]))
     stages = [s for s in order if s in recorded] + [s for s in recorded if s not in order]
-    print(f"daily job stages, seconds (cold = fresh home, lands {(day - date(2017, 1, 1)).days} days of "
-          "history first; incremental = the next day)")
+    print(
+        f"daily job stages, seconds (cold = fresh home, lands {(day - date(2017, 1, 1)).days} days of "
+        "history first; incremental = the next day)"
+    )
     print(f"{'stage':<12}{'cold ' + str(day):>18}{'incr ' + str(day + timedelta(days=1)):>18}")
     for s in stages:
         print(f"{s:<12}{cold['stages'].get(s, 0):>18.2f}{inc['stages'].get(s, 0):>18.2f}")

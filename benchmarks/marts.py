@@ -41,8 +41,12 @@ print(json.dumps({"dbt_s": time.perf_counter() - t0, "summary": res.summary, "pe
 
 def step(home: Path, through: date, *args: str) -> dict:
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", STEP, str(home), through.isoformat(), json.dumps(args)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", STEP, str(home), through.isoformat(), json.dumps(args)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - t0
     res = json.loads(out.stdout.strip().splitlines()[-1])
     return {"wall_s": wall, **res}
@@ -56,18 +60,28 @@ def main() -> None:
         rows = [("full build of the year (--full-refresh)", step(home, DAY_CUT, "build", "--full-refresh"))]
         rows.append(("one incremental day (dbt build)", step(home, date(2017, 12, 31), "build")))
         rows.append(("no new data (dbt build)", step(home, date(2017, 12, 31), "build")))
-        rows.append(("no new data, --vars run_date (re-parse)",
-                     step(home, date(2017, 12, 31), "build", "--vars", "{run_date: '2018-01-01'}")))
-        rows.append(("no new data, --vars changed again",
-                     step(home, date(2017, 12, 31), "build", "--vars", "{run_date: '2018-01-02'}")))
+        rows.append(
+            (
+                "no new data, --vars run_date (re-parse)",
+                step(home, date(2017, 12, 31), "build", "--vars", "{run_date: '2018-01-01'}"),
+            )
+        )
+        rows.append(
+            (
+                "no new data, --vars changed again",
+                step(home, date(2017, 12, 31), "build", "--vars", "{run_date: '2018-01-02'}"),
+            )
+        )
         print(f"{'step':<44}{'dbt s':>8}{'process s':>11}{'peak MB':>9}  nodes")
         for name, r in rows:
             print(f"{name:<44}{r['dbt_s']:>8.1f}{r['wall_s']:>11.1f}{r['peak_mb']:>9.0f}  {r['summary']}")
         con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
         print()
         print(f"{'mart':<32}{'rows':>12}")
-        for (name,) in con.execute("select table_schema || '.' || table_name from information_schema.tables "
-                                   "where table_schema in ('staging', 'marts') order by 1").fetchall():
+        for (name,) in con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            "where table_schema in ('staging', 'marts') order by 1"
+        ).fetchall():
             print(f"{name:<32}{con.execute(f'select count(*) from {name}').fetchone()[0]:>12,}")
 
 

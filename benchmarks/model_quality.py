@@ -17,23 +17,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _year import home_argument, year_examples  # noqa: E402
+from _year import home_argument, year_examples
 
-from models.backtest import (  # noqa: E402
-    backtest, evaluated_rows, format_table, metrics_over_seeds, scored_rows, training_rows)
-from models.evaluation import METRICS  # noqa: E402
-from models.training import TrainConfig  # noqa: E402
+from models.backtest import backtest, evaluated_rows, format_table, metrics_over_seeds, scored_rows, training_rows
+from models.evaluation import METRICS
+from models.training import TrainConfig
 
 
 def seed_spread(examples, cut: date, seeds: list[int]) -> str:
     """Each metric's mean ± sd over training seeds, for the default and the logistic regression."""
     tr, ev = training_rows(examples, cut), evaluated_rows(scored_rows(examples, cut))
-    lines = [f"over base seeds {seeds} (mean ± sd)",
-             f"{'model':<12}" + "".join(f"{m:>{len(m) + 8}}" for m in METRICS)]
+    lines = [f"over base seeds {seeds} (mean ± sd)", f"{'model':<12}" + "".join(f"{m:>{len(m) + 8}}" for m in METRICS)]
     for name, cfg in [("model", TrainConfig()), ("logistic", TrainConfig(family="logistic"))]:
         runs = metrics_over_seeds(tr, ev, cfg, seeds)
-        lines.append(f"{name:<12}" + "".join(f"{f'{mu:.4f}±{sd:.4f}':>{len(m) + 8}}"
-                                             for m, mu, sd in zip(METRICS, runs.mean(0), runs.std(0))))
+        lines.append(
+            f"{name:<12}"
+            + "".join(f"{f'{mu:.4f}±{sd:.4f}':>{len(m) + 8}}" for m, mu, sd in zip(METRICS, runs.mean(0), runs.std(0)))
+        )
     return "\n".join(lines)
 
 

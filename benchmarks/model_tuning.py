@@ -41,12 +41,12 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _year import home_argument, year_examples  # noqa: E402
+from _year import home_argument, year_examples
 
-from models.backtest import metrics_over_seeds  # noqa: E402
-from models.evaluation import METRICS, all_metrics  # noqa: E402
-from models.scoring import v0_scorer  # noqa: E402
-from models.training import TrainConfig  # noqa: E402
+from models.backtest import metrics_over_seeds
+from models.evaluation import METRICS, all_metrics
+from models.scoring import v0_scorer
+from models.training import TrainConfig
 
 CUT, UNTIL = pd.Timestamp("2017-05-08"), pd.Timestamp("2017-08-08")
 COLS = list(METRICS)  # the columns of metrics_over_seeds
@@ -86,10 +86,13 @@ def main() -> None:
     tr = examples[examples["end_date"] < CUT].sort_values(["campaign_id", "household_id"])
     # sorted like the backtest's rows: batch order and the capture of tied scores follow row order
     ev = examples[(examples["as_of_date"] >= CUT) & (examples["end_date"] < UNTIL)].sort_values(
-        ["campaign_id", "household_id"])
+        ["campaign_id", "household_id"]
+    )
     y, c = ev["label"].to_numpy(), ev["campaign_id"].to_numpy()
-    print(f"tuning cut {CUT.date()}: {len(tr)} training rows ({int(tr['label'].sum())} redeemers), "
-          f"evaluated on campaigns {sorted(int(x) for x in ev['campaign_id'].unique())} ({int(y.sum())} redeemers)")
+    print(
+        f"tuning cut {CUT.date()}: {len(tr)} training rows ({int(tr['label'].sum())} redeemers), "
+        f"evaluated on campaigns {sorted(int(x) for x in ev['campaign_id'].unique())} ({int(y.sum())} redeemers)"
+    )
     v0 = all_metrics(y, v0_scorer(5.0).predict(ev), c)
 
     if not args.skip_grid:
@@ -97,16 +100,22 @@ def main() -> None:
         print(f"{'config':<44}{'AUCwc':>16}{'log loss':>10}{'capture@20':>12}")
         print(f"{'v0 rule':<44}{v0['auc_within_campaign']:>16.4f}{v0['log_loss']:>10.4f}{v0['capture_20']:>12.4f}")
         for family, lr, wd, dropout in itertools.product(
-                ["logistic", "mlp", "wide_deep"], [None, 0.001], [1e-4, 1e-2], [0.1, 0.3]):
+            ["logistic", "mlp", "wide_deep"], [None, 0.001], [1e-4, 1e-2], [0.1, 0.3]
+        ):
             if family == "logistic" and (dropout != 0.1 or lr == 0.001):  # no dropout; its default lr is 0.001
                 continue
             runs, _ = evaluate(tr, ev, replace(ONE, family=family, lr=lr, weight_decay=wd, dropout=dropout), range(3))
             name = f"{family} lr={lr or 'default'} wd={wd} dropout={dropout}"
-            print(f"{name:<44}{runs[:, 3].mean():>9.4f}±{runs[:, 3].std():.4f}{runs[:, 2].mean():>10.4f}"
-                  f"{runs[:, 5].mean():>12.4f}", flush=True)
+            print(
+                f"{name:<44}{runs[:, 3].mean():>9.4f}±{runs[:, 3].std():.4f}{runs[:, 2].mean():>10.4f}"
+                f"{runs[:, 5].mean():>12.4f}",
+                flush=True,
+            )
 
-    print(f"\n2. model form: singles over seeds 0..{SEEDS - 1}, ensembles of 5 over base seeds "
-          f"0, 5, ..., {SEEDS - 5} (the same members); mean±sd over seeds, CPU s of one training")
+    print(
+        f"\n2. model form: singles over seeds 0..{SEEDS - 1}, ensembles of 5 over base seeds "
+        f"0, 5, ..., {SEEDS - 5} (the same members); mean±sd over seeds, CPU s of one training"
+    )
     head = ["roc_auc", "pr_auc", "log loss", "AUCwc", "capture@10", "capture@20", "capture@50"]
     print(f"{'candidate':<28}" + "".join(f"{h:>15}" for h in head) + f"{'cpu s':>8}")
     print(f"{'v0 rule':<28}" + "".join(f"{v0[k]:>15.4f}" for k in COLS))
@@ -120,7 +129,7 @@ def main() -> None:
     for hidden in WIDTHS:
         runs, cpu = evaluate(tr, ev, replace(ONE, dropout=0.3, n_members=5, hidden=hidden), range(0, SEEDS, 5))
         cells = [f"{m:.4f}±{sd:.3f}" for m, sd in zip(runs.mean(0), runs.std(0))]
-        print(f"{str(hidden):<28}" + "".join(f"{x:>15}" for x in cells) + f"{cpu:>8.1f}", flush=True)
+        print(f"{hidden!s:<28}" + "".join(f"{x:>15}" for x in cells) + f"{cpu:>8.1f}", flush=True)
 
 
 if __name__ == "__main__":

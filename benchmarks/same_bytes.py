@@ -35,8 +35,11 @@ def publish(home: Path) -> None:
 
 
 def _objects(lake: Path) -> dict[str, Path]:
-    return {p.relative_to(lake).as_posix(): p for p in sorted(lake.rglob("*")) if p.is_file()
-            and not p.relative_to(lake).as_posix().startswith(NEVER_COMPARED)}
+    return {
+        p.relative_to(lake).as_posix(): p
+        for p in sorted(lake.rglob("*"))
+        if p.is_file() and not p.relative_to(lake).as_posix().startswith(NEVER_COMPARED)
+    }
 
 
 def _without_code_version(obj):

@@ -22,9 +22,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _year import home_argument, year_examples  # noqa: E402
+from _year import home_argument, year_examples
 
-from models.training import TrainConfig, train  # noqa: E402
+from models.training import TrainConfig, train
 
 
 def timed(rows, config, device):
@@ -38,14 +38,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     home_argument(ap)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--examples", default=None,
-                    help="read training_examples from this parquet file instead of a home (for a GPU machine)")
+    ap.add_argument(
+        "--examples",
+        default=None,
+        help="read training_examples from this parquet file instead of a home (for a GPU machine)",
+    )
     args = ap.parse_args()
     examples = pd.read_parquet(args.examples) if args.examples else year_examples(args.home)
     rows = examples[examples["label_is_final"] & ~examples["is_censored"]]
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    print(f"{len(rows)} training rows; torch {torch.__version__}; threads {torch.get_num_threads()}; "
-          f"GPU: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none available'}")
+    print(
+        f"{len(rows)} training rows; torch {torch.__version__}; threads {torch.get_num_threads()}; "
+        f"GPU: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none available'}"
+    )
     default = TrainConfig()
     configs = [(f, replace(default, family=f, n_members=1)) for f in ("logistic", "mlp", "wide_deep")]
     configs.append((f"default: {default.family} x{default.n_members}", default))

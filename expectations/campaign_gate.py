@@ -23,8 +23,9 @@ Frames are built from ``CampaignInputs``: this module opens no store and no ware
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,8 +46,11 @@ class CampaignInputs:
     settings: Settings
     in_control_group: Callable[[np.ndarray], np.ndarray]  # household ids -> in the long-lived control group
     do_not_contact: frozenset[int] = frozenset()
-    past_sends: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
-        {"household_id": pd.Series(dtype="int64"), "campaign_id": pd.Series(dtype="int64")}))
+    past_sends: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(
+            {"household_id": pd.Series(dtype="int64"), "campaign_id": pd.Series(dtype="int64")}
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -59,11 +63,13 @@ class CampaignCheck:
 
 # -- frames --------------------------------------------------------------------------------
 
+
 def sends_frame(inputs: CampaignInputs) -> pd.DataFrame:
     decision = inputs.decision
     sends = decision.sends.reset_index(drop=True)
     log = decision.decisions[["household_id", "campaign_id", "status", "chosen"]].rename(
-        columns={"status": "logged_status", "chosen": "logged_chosen"})
+        columns={"status": "logged_status", "chosen": "logged_chosen"}
+    )
     log = log.drop_duplicates(["household_id", "campaign_id"])
     out = sends.merge(log, on=["household_id", "campaign_id"], how="left")
     hh = out["household_id"].to_numpy()
@@ -79,14 +85,24 @@ def households_frame(inputs: CampaignInputs) -> pd.DataFrame:
 
 def campaigns_frame(inputs: CampaignInputs) -> pd.DataFrame:
     decision = inputs.decision
-    summary = pd.DataFrame(decision.summary.get("campaigns") or [],
-                           columns=["campaign_id", "planned_size", "sends", "expected_cost", "expected_redemptions"])
-    summary = summary.rename(columns={"sends": "summary_sends", "expected_cost": "summary_cost",
-                                      "expected_redemptions": "summary_redemptions"})
+    summary = pd.DataFrame(
+        decision.summary.get("campaigns") or [],
+        columns=["campaign_id", "planned_size", "sends", "expected_cost", "expected_redemptions"],
+    )
+    summary = summary.rename(
+        columns={
+            "sends": "summary_sends",
+            "expected_cost": "summary_cost",
+            "expected_redemptions": "summary_redemptions",
+        }
+    )
     summary = summary.astype({"campaign_id": "int64", "planned_size": "float64"})
     s = decision.sends
-    actual = s.groupby("campaign_id").agg(sends=("household_id", "size"), cost=("expected_cost", "sum"),
-                                          redemptions=("score", "sum")).reset_index()
+    actual = (
+        s.groupby("campaign_id")
+        .agg(sends=("household_id", "size"), cost=("expected_cost", "sum"), redemptions=("score", "sum"))
+        .reset_index()
+    )
     actual = actual.astype({"campaign_id": "int64"})
     out = summary.merge(actual, on="campaign_id", how="outer")
     out["in_summary"] = out["summary_sends"].notna()
@@ -102,23 +118,28 @@ def totals_frame(inputs: CampaignInputs) -> pd.DataFrame:
     settings = inputs.settings
     cost = float(s["expected_cost"].sum())
     keys = d[["household_id", "campaign_id"]]
-    return pd.DataFrame([{
-        "sends": len(s),
-        "summary_sends": int(summ.get("sends", -1)),
-        "chosen_in_log": int(d["chosen"].sum()),
-        "expected_cost": cost,
-        "budget": float(settings.budget_per_day),
-        "budget_left": float(settings.budget_per_day) - cost,
-        "summary_budget": float(summ.get("budget", np.nan)),
-        "cost_gap": abs(cost - float(summ.get("expected_cost", np.nan))),
-        "redemptions_gap": abs(float(s["score"].sum()) - float(summ.get("expected_redemptions", np.nan))),
-        "candidates": len(d),
-        "summary_candidates": int(summ.get("candidates", -1)),
-        "duplicate_candidates": int(keys.duplicated().sum()),
-    }])
+    return pd.DataFrame(
+        [
+            {
+                "sends": len(s),
+                "summary_sends": int(summ.get("sends", -1)),
+                "chosen_in_log": int(d["chosen"].sum()),
+                "expected_cost": cost,
+                "budget": float(settings.budget_per_day),
+                "budget_left": float(settings.budget_per_day) - cost,
+                "summary_budget": float(summ.get("budget", np.nan)),
+                "cost_gap": abs(cost - float(summ.get("expected_cost", np.nan))),
+                "redemptions_gap": abs(float(s["score"].sum()) - float(summ.get("expected_redemptions", np.nan))),
+                "candidates": len(d),
+                "summary_candidates": int(summ.get("candidates", -1)),
+                "duplicate_candidates": int(keys.duplicated().sum()),
+            }
+        ]
+    )
 
 
 # -- suites --------------------------------------------------------------------------------
+
 
 def sends_suite() -> list:
     import great_expectations as gx
@@ -126,24 +147,51 @@ def sends_suite() -> list:
     E = gx.expectations
     bug = "the allocation sent a pair it must not: do not publish; check models/ and couponflow/campaign.py"
     return [
-        E.ExpectColumnValuesToBeInSet(column="in_control_group", value_set=[False], meta={
-            "fix": f"a control-group household would be contacted ({bug})"}),
-        E.ExpectColumnValuesToBeInSet(column="logged_status", value_set=["eligible"], meta={
-            "fix": f"every recipient must be eligible in the decision log ({bug})"}),
-        E.ExpectColumnValuesToNotBeNull(column="logged_status", meta={
-            "fix": "a recipient is missing from the decision log: publish sends and decisions from the same decision"}),
-        E.ExpectColumnValuesToBeInSet(column="logged_chosen", value_set=[True], meta={
-            "fix": "a recipient is not marked chosen in the decision log: sends and log disagree"}),
-        E.ExpectCompoundColumnsToBeUnique(column_list=["household_id", "campaign_id"], meta={
-            "fix": "a household would receive the same campaign twice"}),
-        E.ExpectColumnValuesToBeBetween(column="propensity", min_value=0, max_value=1, strict_min=True, meta={
-            "fix": "a sent pair must have a logged propensity in (0, 1] for off-policy learning"}),
-        E.ExpectColumnValuesToBeBetween(column="score", min_value=0, max_value=1, meta={
-            "fix": "scores are probabilities: check the model's output"}),
-        E.ExpectColumnValuesToBeBetween(column="expected_cost", min_value=0, strict_min=True, meta={
-            "fix": "an expected cost must be > 0 (p x discount + contact cost)"}),
-        E.ExpectColumnValuesToBeInSet(column="arm", value_set=ARMS, meta={
-            "fix": f"a send's arm must be one of {ARMS}"}),
+        E.ExpectColumnValuesToBeInSet(
+            column="in_control_group",
+            value_set=[False],
+            meta={"fix": f"a control-group household would be contacted ({bug})"},
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="logged_status",
+            value_set=["eligible"],
+            meta={"fix": f"every recipient must be eligible in the decision log ({bug})"},
+        ),
+        E.ExpectColumnValuesToNotBeNull(
+            column="logged_status",
+            meta={
+                "fix": "a recipient is missing from the decision log: "
+                "publish sends and decisions from the same decision"
+            },
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="logged_chosen",
+            value_set=[True],
+            meta={"fix": "a recipient is not marked chosen in the decision log: sends and log disagree"},
+        ),
+        E.ExpectCompoundColumnsToBeUnique(
+            column_list=["household_id", "campaign_id"],
+            meta={"fix": "a household would receive the same campaign twice"},
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="propensity",
+            min_value=0,
+            max_value=1,
+            strict_min=True,
+            meta={"fix": "a sent pair must have a logged propensity in (0, 1] for off-policy learning"},
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="score", min_value=0, max_value=1, meta={"fix": "scores are probabilities: check the model's output"}
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="expected_cost",
+            min_value=0,
+            strict_min=True,
+            meta={"fix": "an expected cost must be > 0 (p x discount + contact cost)"},
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="arm", value_set=ARMS, meta={"fix": f"a send's arm must be one of {ARMS}"}
+        ),
     ]
 
 
@@ -151,9 +199,17 @@ def households_suite() -> list:
     import great_expectations as gx
 
     E = gx.expectations
-    return [E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="cap", column_B="sends", or_equal=True, meta={
-        "fix": "a household would get more campaigns on the day than "
-               "COUPONFLOW_MAX_CAMPAIGNS_PER_HOUSEHOLD_PER_DAY allows"})]
+    return [
+        E.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="cap",
+            column_B="sends",
+            or_equal=True,
+            meta={
+                "fix": "a household would get more campaigns on the day than "
+                "COUPONFLOW_MAX_CAMPAIGNS_PER_HOUSEHOLD_PER_DAY allows"
+            },
+        )
+    ]
 
 
 def campaigns_suite() -> list:
@@ -162,10 +218,15 @@ def campaigns_suite() -> list:
     E = gx.expectations
     fix = {"fix": "the manifest's summary must describe the sends it publishes: recompute the summary"}
     return [
-        E.ExpectColumnValuesToBeInSet(column="in_summary", value_set=[True], meta={
-            "fix": "a campaign is sent but missing from the summary"}),
-        E.ExpectColumnPairValuesAToBeGreaterThanB(column_A="planned_size", column_B="sends", or_equal=True, meta={
-            "fix": "a campaign would be sent to more households than its head-count cap (planned size)"}),
+        E.ExpectColumnValuesToBeInSet(
+            column="in_summary", value_set=[True], meta={"fix": "a campaign is sent but missing from the summary"}
+        ),
+        E.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="planned_size",
+            column_B="sends",
+            or_equal=True,
+            meta={"fix": "a campaign would be sent to more households than its head-count cap (planned size)"},
+        ),
         E.ExpectColumnPairValuesToBeEqual(column_A="sends", column_B="summary_sends", meta=fix),
         E.ExpectColumnValuesToBeBetween(column="cost_gap", max_value=TOL, meta=fix),
         E.ExpectColumnValuesToBeBetween(column="redemptions_gap", max_value=TOL, meta=fix),
@@ -178,18 +239,30 @@ def totals_suite() -> list:
     E = gx.expectations
     fix = {"fix": "the manifest's summary must describe the sends it publishes: recompute the summary"}
     return [
-        E.ExpectColumnValuesToBeBetween(column="budget_left", min_value=-TOL, meta={
-            "fix": "the sends' expected cost exceeds COUPONFLOW_BUDGET_PER_DAY: the allocation broke the budget"}),
-        E.ExpectColumnPairValuesToBeEqual(column_A="budget", column_B="summary_budget", meta={
-            "fix": "the summary's budget is not the configured COUPONFLOW_BUDGET_PER_DAY"}),
+        E.ExpectColumnValuesToBeBetween(
+            column="budget_left",
+            min_value=-TOL,
+            meta={"fix": "the sends' expected cost exceeds COUPONFLOW_BUDGET_PER_DAY: the allocation broke the budget"},
+        ),
+        E.ExpectColumnPairValuesToBeEqual(
+            column_A="budget",
+            column_B="summary_budget",
+            meta={"fix": "the summary's budget is not the configured COUPONFLOW_BUDGET_PER_DAY"},
+        ),
         E.ExpectColumnPairValuesToBeEqual(column_A="sends", column_B="summary_sends", meta=fix),
-        E.ExpectColumnPairValuesToBeEqual(column_A="sends", column_B="chosen_in_log", meta={
-            "fix": "sends and the decision log's chosen rows disagree"}),
+        E.ExpectColumnPairValuesToBeEqual(
+            column_A="sends",
+            column_B="chosen_in_log",
+            meta={"fix": "sends and the decision log's chosen rows disagree"},
+        ),
         E.ExpectColumnValuesToBeBetween(column="cost_gap", max_value=TOL, meta=fix),
         E.ExpectColumnValuesToBeBetween(column="redemptions_gap", max_value=TOL, meta=fix),
         E.ExpectColumnPairValuesToBeEqual(column_A="candidates", column_B="summary_candidates", meta=fix),
-        E.ExpectColumnValuesToBeBetween(column="duplicate_candidates", max_value=0, meta={
-            "fix": "the decision log must hold each candidate pair once"}),
+        E.ExpectColumnValuesToBeBetween(
+            column="duplicate_candidates",
+            max_value=0,
+            meta={"fix": "the decision log must hold each candidate pair once"},
+        ),
     ]
 
 
@@ -201,8 +274,9 @@ def contacts_frame(inputs: CampaignInputs) -> pd.DataFrame:
     today = inputs.decision.sends.groupby("household_id").size()
     frame = pd.DataFrame({"household_id": today.index.astype("int64"), "today": today.to_numpy()})
     frame["on_do_not_contact"] = frame["household_id"].isin(listed)
-    frame["over_contact_cap"] = (frame["household_id"].map(past).fillna(0) + frame["today"]
-                                 > inputs.settings.max_sends_in_window)
+    frame["over_contact_cap"] = (
+        frame["household_id"].map(past).fillna(0) + frame["today"] > inputs.settings.max_sends_in_window
+    )
     return frame.astype({"on_do_not_contact": bool, "over_contact_cap": bool})
 
 
@@ -211,10 +285,16 @@ def contacts_suite() -> list:
 
     E = gx.expectations
     return [
-        E.ExpectColumnValuesToBeInSet(column="on_do_not_contact", value_set=[False], meta={
-            "fix": "a household on config/do_not_contact.csv would be sent: the eligibility policy failed"}),
-        E.ExpectColumnValuesToBeInSet(column="over_contact_cap", value_set=[False], meta={
-            "fix": "a household would exceed COUPONFLOW_MAX_SENDS_IN_WINDOW of our sends in the window"}),
+        E.ExpectColumnValuesToBeInSet(
+            column="on_do_not_contact",
+            value_set=[False],
+            meta={"fix": "a household on config/do_not_contact.csv would be sent: the eligibility policy failed"},
+        ),
+        E.ExpectColumnValuesToBeInSet(
+            column="over_contact_cap",
+            value_set=[False],
+            meta={"fix": "a household would exceed COUPONFLOW_MAX_SENDS_IN_WINDOW of our sends in the window"},
+        ),
     ]
 
 

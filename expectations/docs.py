@@ -5,10 +5,11 @@ from the gate results of the run (normalised GX validation results, see
 ``expectations.runtime.gx_record``) into ``settings.work_dir/data-docs/date=D/`` by a fresh
 ephemeral GX context whose only site is that folder, then published under
 ``reports/date=D/data-docs/`` (manifest last) by ``couponflow.app.report.writer``, so they reach
-S3 with the report that links to them. Page paths are deterministic: ``validations/<suite>/<label>/<D>T000000.000000Z/<gate>-<table>.html``,
-and so are the pages (GX's random element ids and cache-busting stamps are normalised). Only
-validation pages are built: each lists its suite's expectations, so separate suite pages
-would repeat them (and cost a second per report).
+S3 with the report that links to them. Page paths are deterministic:
+``validations/<suite>/<label>/<D>T000000.000000Z/<gate>-<table>.html``, and so are the pages
+(GX's random element ids and cache-busting stamps are normalised). Only validation pages are
+built: each lists its suite's expectations, so separate suite pages would repeat them (and cost a
+second per report).
 
 GX's pages load Bootstrap and friends from public CDNs (GX's own design); the operators' report
 itself is self-contained. The docs' large static files (fonts and animated GIFs, 3.4 MB) are
@@ -20,10 +21,9 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-
 
 SITE = "couponflow"
 SKIP_SUFFIXES = (".otf", ".gif")
@@ -56,7 +56,8 @@ def build_data_docs(records: list[dict[str, Any]], out_dir: Path, run_date: date
     from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier, ValidationResultIdentifier,
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
     )
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
@@ -65,12 +66,16 @@ def build_data_docs(records: list[dict[str, Any]], out_dir: Path, run_date: date
     ctx = gx.get_context(mode="ephemeral")
     for name in list(ctx.list_data_docs_sites()):
         ctx.delete_data_docs_site(name)
-    ctx.add_data_docs_site(SITE, {
-        "class_name": "SiteBuilder", "show_how_to_buttons": False,
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(out_dir)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-    })
-    run_time = datetime(run_date.year, run_date.month, run_date.day, tzinfo=timezone.utc)
+    ctx.add_data_docs_site(  # GX's TypedDict lacks show_how_to_buttons, which its SiteBuilder takes
+        SITE,
+        {  # type: ignore[typeddict-unknown-key]
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(out_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    run_time = datetime(run_date.year, run_date.month, run_date.day, tzinfo=UTC)
     schema = ExpectationSuiteValidationResultSchema()
     unique: dict[tuple, dict[str, Any]] = {}
     for rec in records:
@@ -80,15 +85,29 @@ def build_data_docs(records: list[dict[str, Any]], out_dir: Path, run_date: date
         suite_name, table, label = key
         cf = rec["meta"]["couponflow"]
         run_id = RunIdentifier(run_name=_safe(label), run_time=run_time)
-        shown = {**rec, "meta": {**rec["meta"], "run_id": run_id.to_json_dict(),
-                                 "validation_time": run_time.isoformat()}}
+        shown = {
+            **rec,
+            "meta": {**rec["meta"], "run_id": run_id.to_json_dict(), "validation_time": run_time.isoformat()},
+        }
         result = schema.load(shown)
         batch = _safe(f"{cf['gate']}-{table}")
-        ctx.validation_results_store.set(ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
-            run_id=run_id, batch_identifier=batch), result)
-        pages[key] = "/".join(["validations", *suite_name.split("."), _safe(label),
-                               run_time.strftime("%Y%m%dT%H%M%S.%fZ"), f"{batch}.html"])
+        ctx.validation_results_store.set(
+            ValidationResultIdentifier(
+                expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
+                run_id=run_id,
+                batch_identifier=batch,
+            ),
+            result,
+        )
+        pages[key] = "/".join(
+            [
+                "validations",
+                *suite_name.split("."),
+                _safe(label),
+                run_time.strftime("%Y%m%dT%H%M%S.%fZ"),
+                f"{batch}.html",
+            ]
+        )
     ctx.build_data_docs(site_names=[SITE])
     for path in out_dir.rglob("*.html"):  # same inputs, same pages
         path.write_text(_deterministic(path.read_text()))
@@ -97,5 +116,8 @@ def build_data_docs(records: list[dict[str, Any]], out_dir: Path, run_date: date
 
 def docs_files(out_dir: Path) -> dict[str, bytes]:
     """The files of a built site to upload (without the large fonts and GIFs)."""
-    return {p.relative_to(out_dir).as_posix(): p.read_bytes() for p in sorted(out_dir.rglob("*"))
-            if p.is_file() and not p.name.endswith(SKIP_SUFFIXES)}
+    return {
+        p.relative_to(out_dir).as_posix(): p.read_bytes()
+        for p in sorted(out_dir.rglob("*"))
+        if p.is_file() and not p.name.endswith(SKIP_SUFFIXES)
+    }

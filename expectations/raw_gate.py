@@ -37,7 +37,6 @@ compare with and pass.
 from __future__ import annotations
 
 import io
-
 from datetime import date, timedelta
 from functools import partial
 from statistics import median
@@ -50,29 +49,36 @@ import pyarrow.parquet as pq
 from couponflow.platform.contract import RAW_TABLES, RawTable
 from couponflow.platform.landing import ROW_HISTORY_DAYS, RawContext
 from expectations.runtime import (
-    WARNING, CheckResult, GateResult, Validation, run_suite, unexpected_index,
+    WARNING,
+    CheckResult,
+    GateResult,
+    Validation,
+    run_suite,
+    unexpected_index,
 )
 
 GATE = "raw"
 PARTITION_COL = "_partition_date"
 EVENT_COL = "_event_date"
-UNKNOWN_PRODUCT = "_unknown_product_id"   # coupons: the product id when the catalogue lacks it
-UNKNOWN_COUPON = "_unknown_coupon_upc"    # redemptions: the coupon when the campaign has no such coupon
+UNKNOWN_PRODUCT = "_unknown_product_id"  # coupons: the product id when the catalogue lacks it
+UNKNOWN_COUPON = "_unknown_coupon_upc"  # redemptions: the coupon when the campaign has no such coupon
 
 # trailing baseline of a day's row count: the median of the last BASELINE_DAYS non-empty days
 # among the BASELINE_WINDOW days before it, once at least BASELINE_MIN_DAYS of them exist
 BASELINE_DAYS, BASELINE_MIN_DAYS, BASELINE_WINDOW = 14, 7, ROW_HISTORY_DAYS
-MAX_VOLUME_RATIO = 3.0     # hard: real maximum 1.82 (2017-12-03)
-LOW_VOLUME_RATIO = 0.5     # soft: 2017-11-24 (0.44) and the partial 2018-01-01 (0.14)
+MAX_VOLUME_RATIO = 3.0  # hard: real maximum 1.82 (2017-12-03)
+LOW_VOLUME_RATIO = 0.5  # soft: 2017-11-24 (0.44) and the partial 2018-01-01 (0.14)
 MAX_UNKNOWN_PRODUCT_SHARE = 0.05  # hard: real maximum 0.8 % of a day's lines
 
 REASON_UNKNOWN_PRODUCTS = (
     "known: 17 product ids are sold but missing from the products snapshot (4,836 lines in 2017, "
-    "at most 0.8% of a day); features count them under 'other department'")
+    "at most 0.8% of a day); features count them under 'other department'"
+)
 REASON_EMPTY_DAY = "known: a day with no sales happens when the stores are closed (2017-12-25)"
 REASON_LOW_VOLUME = (
     "known: quiet days happen (Thanksgiving 2017-11-24 at 0.44x the trailing median; 2018-01-01 "
-    "holds only its first hours)")
+    "holds only its first hours)"
+)
 REASON_COUPON_PRODUCTS = "known: 16 coupon rows name products missing from the products snapshot"
 
 _PANDAS_TYPE = {
@@ -103,8 +109,11 @@ def raw_suite(spec: RawTable) -> list:
     for col, typ in spec.columns.items():
         exps.append(E.ExpectColumnValuesToBeOfType(column=col, type_=_PANDAS_TYPE[typ], meta=fix_schema))
     for col in spec.not_null:
-        exps.append(E.ExpectColumnValuesToNotBeNull(
-            column=col, meta={"fix": f"{spec.name}.{col} is a required field; re-export the rows without it"}))
+        exps.append(
+            E.ExpectColumnValuesToNotBeNull(
+                column=col, meta={"fix": f"{spec.name}.{col} is a required field; re-export the rows without it"}
+            )
+        )
     key_meta = (
         {"severity": WARNING, "reason": spec.soft_unique_key_reason}
         if spec.soft_unique_key_reason
@@ -115,29 +124,63 @@ def raw_suite(spec: RawTable) -> list:
     else:
         exps.append(E.ExpectCompoundColumnsToBeUnique(column_list=list(spec.key), meta=key_meta))
     for col in spec.non_negative:
-        exps.append(E.ExpectColumnValuesToBeBetween(
-            column=col, min_value=0, meta={"fix": f"{spec.name}.{col} must be >= 0 (amounts are stored as non-negative)"}))
+        exps.append(
+            E.ExpectColumnValuesToBeBetween(
+                column=col,
+                min_value=0,
+                meta={"fix": f"{spec.name}.{col} must be >= 0 (amounts are stored as non-negative)"},
+            )
+        )
     if spec.daily:
-        exps.append(E.ExpectColumnPairValuesToBeEqual(
-            column_A=PARTITION_COL, column_B=EVENT_COL,
-            meta={"fix": "every row must be dated on the partition's day; move the rows to their own day's file"}))
+        exps.append(
+            E.ExpectColumnPairValuesToBeEqual(
+                column_A=PARTITION_COL,
+                column_B=EVENT_COL,
+                meta={"fix": "every row must be dated on the partition's day; move the rows to their own day's file"},
+            )
+        )
     if spec.name == "campaign_descriptions":
-        exps.append(E.ExpectColumnValuesToBeInSet(
-            column="campaign_type", value_set=["Type A", "Type B", "Type C"],
-            meta={"fix": "campaign_type must be one of Type A, Type B, Type C"}))
-        exps.append(E.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="end_date", column_B="start_date", or_equal=True,
-            meta={"fix": "a campaign must end on or after its start"}))
+        exps.append(
+            E.ExpectColumnValuesToBeInSet(
+                column="campaign_type",
+                value_set=["Type A", "Type B", "Type C"],
+                meta={"fix": "campaign_type must be one of Type A, Type B, Type C"},
+            )
+        )
+        exps.append(
+            E.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="end_date",
+                column_B="start_date",
+                or_equal=True,
+                meta={"fix": "a campaign must end on or after its start"},
+            )
+        )
     if spec.name == "coupons":
-        exps.append(E.ExpectColumnValuesToBeNull(column=UNKNOWN_PRODUCT, meta={
-            "severity": WARNING, "reason": REASON_COUPON_PRODUCTS}))
-        exps.append(E.ExpectColumnValuesToBeNull(column=UNKNOWN_PRODUCT, mostly=1 - MAX_UNKNOWN_PRODUCT_SHARE, meta={
-            "fix": "more than 5% of coupon rows name products missing from the products snapshot: "
-                   "land the matching products snapshot"}))
+        exps.append(
+            E.ExpectColumnValuesToBeNull(
+                column=UNKNOWN_PRODUCT, meta={"severity": WARNING, "reason": REASON_COUPON_PRODUCTS}
+            )
+        )
+        exps.append(
+            E.ExpectColumnValuesToBeNull(
+                column=UNKNOWN_PRODUCT,
+                mostly=1 - MAX_UNKNOWN_PRODUCT_SHARE,
+                meta={
+                    "fix": "more than 5% of coupon rows name products missing from the products snapshot: "
+                    "land the matching products snapshot"
+                },
+            )
+        )
     if spec.name == "coupon_redemptions":
-        exps.append(E.ExpectColumnValuesToBeNull(column=UNKNOWN_COUPON, meta={
-            "fix": "a redemption names a coupon that its campaign does not have in the coupons snapshot: "
-                   "land the newer coupons snapshot, or correct the campaign_id of those rows"}))
+        exps.append(
+            E.ExpectColumnValuesToBeNull(
+                column=UNKNOWN_COUPON,
+                meta={
+                    "fix": "a redemption names a coupon that its campaign does not have in the coupons snapshot: "
+                    "land the newer coupons snapshot, or correct the campaign_id of those rows"
+                },
+            )
+        )
     return exps
 
 
@@ -147,18 +190,31 @@ def profile_suite() -> list:
 
     E = gx.expectations
     return [
-        E.ExpectColumnValuesToBeBetween(column="rows", min_value=1, meta={
-            "severity": WARNING, "reason": REASON_EMPTY_DAY}),
-        E.ExpectColumnValuesToBeBetween(column="volume_ratio", max_value=MAX_VOLUME_RATIO, meta={
-            "fix": f"the day holds more than {MAX_VOLUME_RATIO:g}x the rows of the trailing median of "
-                   f"{BASELINE_DAYS} days: a duplicated or replayed export; re-export the day"}),
-        E.ExpectColumnValuesToBeBetween(column="volume_ratio", min_value=LOW_VOLUME_RATIO, meta={
-            "severity": WARNING, "reason": REASON_LOW_VOLUME}),
-        E.ExpectColumnValuesToBeBetween(column="unknown_product_lines", max_value=0, meta={
-            "severity": WARNING, "reason": REASON_UNKNOWN_PRODUCTS}),
-        E.ExpectColumnValuesToBeBetween(column="unknown_product_share", max_value=MAX_UNKNOWN_PRODUCT_SHARE, meta={
-            "fix": "more than 5% of the day's lines name products missing from the products snapshot: "
-                   "land the newer products snapshot before this day"}),
+        E.ExpectColumnValuesToBeBetween(
+            column="rows", min_value=1, meta={"severity": WARNING, "reason": REASON_EMPTY_DAY}
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="volume_ratio",
+            max_value=MAX_VOLUME_RATIO,
+            meta={
+                "fix": f"the day holds more than {MAX_VOLUME_RATIO:g}x the rows of the trailing median of "
+                f"{BASELINE_DAYS} days: a duplicated or replayed export; re-export the day"
+            },
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="volume_ratio", min_value=LOW_VOLUME_RATIO, meta={"severity": WARNING, "reason": REASON_LOW_VOLUME}
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="unknown_product_lines", max_value=0, meta={"severity": WARNING, "reason": REASON_UNKNOWN_PRODUCTS}
+        ),
+        E.ExpectColumnValuesToBeBetween(
+            column="unknown_product_share",
+            max_value=MAX_UNKNOWN_PRODUCT_SHARE,
+            meta={
+                "fix": "more than 5% of the day's lines name products missing from the products snapshot: "
+                "land the newer products snapshot before this day"
+            },
+        ),
     ]
 
 
@@ -228,9 +284,21 @@ def check_partitions(
         try:
             df = _read(data)
         except Exception as exc:  # noqa: BLE001 - any parse error means an unusable file
-            results[day] = GateResult(GATE, table, _label(day), [CheckResult(
-                "readable_parquet", None, False, "error", f"not a readable parquet file ({exc.__class__.__name__}: {exc})",
-                "the upstream file is truncated or not parquet; re-export it")])
+            results[day] = GateResult(
+                GATE,
+                table,
+                _label(day),
+                [
+                    CheckResult(
+                        "readable_parquet",
+                        None,
+                        False,
+                        "error",
+                        f"not a readable parquet file ({exc.__class__.__name__}: {exc})",
+                        "the upstream file is truncated or not parquet; re-export it",
+                    )
+                ],
+            )
             continue
         frames[day] = _add_columns(df, spec, day, ctx)
 
@@ -245,8 +313,9 @@ def check_partitions(
     if not done:
         for day, df in frames.items():
             v = run_suite(suite_name, suite, df)
-            results[day] = GateResult(GATE, table, _label(day), v.checks,
-                                      [v.record(GATE, table, _label(day), [_label(day)])])
+            results[day] = GateResult(
+                GATE, table, _label(day), v.checks, [v.record(GATE, table, _label(day), [_label(day)])]
+            )
 
     if table == "transactions" and frames:
         _profile_checks(frames, ctx, results)
@@ -255,6 +324,7 @@ def check_partitions(
 
 # -- the partition profile (transactions) --------------------------------------------------
 
+
 def partition_profile(frames: dict[date, pd.DataFrame], ctx: RawContext) -> pd.DataFrame:
     """One row per partition: rows, trailing baseline, volume ratio, lines of unknown products."""
     counts: dict[date, int] = dict(ctx.row_history)
@@ -262,33 +332,52 @@ def partition_profile(frames: dict[date, pd.DataFrame], ctx: RawContext) -> pd.D
     rows = []
     for day in sorted(frames):
         df = frames[day]
-        before = [counts[d] for d in sorted(counts)
-                  if day - timedelta(days=BASELINE_WINDOW) <= d < day and counts[d] > 0][-BASELINE_DAYS:]
+        before = [
+            counts[d] for d in sorted(counts) if day - timedelta(days=BASELINE_WINDOW) <= d < day and counts[d] > 0
+        ][-BASELINE_DAYS:]
         baseline = float(median(before)) if len(before) >= BASELINE_MIN_DAYS else np.nan
         n = len(df)
         unknown = np.nan
         if ctx.product_ids is not None and "product_id" in df.columns and n:
             pid = pd.to_numeric(df["product_id"], errors="coerce")
             unknown = float((~pid.isin(ctx.product_ids) & pid.notna()).sum())
-        rows.append({
-            "partition": day.isoformat(),
-            "rows": n,
-            "baseline_rows": baseline,
-            "volume_ratio": n / baseline if n and baseline == baseline and baseline > 0 else np.nan,
-            "unknown_product_lines": unknown,
-            "unknown_product_share": unknown / n if n and unknown == unknown else np.nan,
-        })
-    return pd.DataFrame(rows, columns=["partition", "rows", "baseline_rows", "volume_ratio",
-                                       "unknown_product_lines", "unknown_product_share"]).astype(
-        {"rows": "int64", "baseline_rows": "float64", "volume_ratio": "float64",
-         "unknown_product_lines": "float64", "unknown_product_share": "float64"})
+        rows.append(
+            {
+                "partition": day.isoformat(),
+                "rows": n,
+                "baseline_rows": baseline,
+                "volume_ratio": n / baseline if n and baseline == baseline and baseline > 0 else np.nan,
+                "unknown_product_lines": unknown,
+                "unknown_product_share": unknown / n if n and unknown == unknown else np.nan,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "partition",
+            "rows",
+            "baseline_rows",
+            "volume_ratio",
+            "unknown_product_lines",
+            "unknown_product_share",
+        ],
+    ).astype(
+        {
+            "rows": "int64",
+            "baseline_rows": "float64",
+            "volume_ratio": "float64",
+            "unknown_product_lines": "float64",
+            "unknown_product_share": "float64",
+        }
+    )
 
 
 def _profile_checks(frames: dict, ctx: RawContext, results: dict) -> None:
     """Validate the profile once, then give each partition the checks of its own row."""
     profile = partition_profile(frames, ctx)
-    v: Validation = run_suite("raw.transactions.profile", profile_suite, profile, index_columns=["partition"],
-                              complete=True)
+    v: Validation = run_suite(
+        "raw.transactions.profile", profile_suite, profile, index_columns=["partition"], complete=True
+    )
     record = v.record(GATE, "transactions", _span(frames), profile["partition"])
     by_day = profile.set_index("partition")
     for check, r in zip(v.checks, v.result.results):
@@ -298,11 +387,26 @@ def _profile_checks(frames: dict, ctx: RawContext, results: dict) -> None:
             label = _label(day)
             failed = errored or label in bad
             value = by_day.loc[label, check.column] if check.column in by_day.columns else None
-            detail = (check.detail if errored else
-                      f"{check.column} = {_fmt(value)}" + _context(by_day.loc[label], check.column)) if failed else "ok"
-            results[day].checks.append(CheckResult(
-                check.check, check.column, not failed, check.severity, detail,
-                fix=check.fix if failed else "", reason=check.reason if failed else ""))
+            detail = (
+                (
+                    check.detail
+                    if errored
+                    else f"{check.column} = {_fmt(value)}" + _context(by_day.loc[label], check.column or "")
+                )
+                if failed
+                else "ok"
+            )
+            results[day].checks.append(
+                CheckResult(
+                    check.check,
+                    check.column,
+                    not failed,
+                    check.severity,
+                    detail,
+                    fix=check.fix if failed else "",
+                    reason=check.reason if failed else "",
+                )
+            )
             results[day].validations.append(record)
 
 
@@ -316,7 +420,9 @@ def _context(row: pd.Series, column: str) -> str:
     if column == "volume_ratio":
         return f" ({int(row['rows'])} rows against a trailing median of {_fmt(row['baseline_rows'])})"
     if column in ("unknown_product_lines", "unknown_product_share"):
-        return f" ({_fmt(row['unknown_product_lines'])} of {int(row['rows'])} lines name products missing from products)"
+        return (
+            f" ({_fmt(row['unknown_product_lines'])} of {int(row['rows'])} lines name products missing from products)"
+        )
     if column == "rows":
         return " (no rows landed for this day)"
     return ""

@@ -14,16 +14,19 @@ Data Docs can be built from them (``expectations/docs.py``) and rebuilt later fr
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import pandas as pd
 
 from couponflow.platform.gate_results import ERROR, WARNING, CheckResult, GateFailed, GateResult, GateRun
 
 __all__ = ["ERROR", "WARNING", "CheckResult", "GateFailed", "GateResult", "GateRun", "Validation", "run_suite"]
+
 
 @lru_cache(maxsize=1)
 def context():
@@ -69,8 +72,12 @@ SMALL_FRAME = 20_000  # rows under which asking GX for the index columns costs n
 
 
 def run_suite(
-    suite_name: str, build: Callable[[], list], df: pd.DataFrame, *,
-    index_columns: list[str] | None = None, complete: bool = False,
+    suite_name: str,
+    build: Callable[[], list],
+    df: pd.DataFrame,
+    *,
+    index_columns: list[str] | None = None,
+    complete: bool = False,
 ) -> Validation:
     """Validate ``df`` with the suite that ``build`` returns.
 
@@ -125,10 +132,8 @@ def _columns(kwargs: dict[str, Any]) -> str | None:
 
 def _short(value: Any) -> Any:
     if hasattr(value, "item") and not isinstance(value, (list, tuple, dict)):
-        try:
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
             value = value.item()  # numpy scalars print as plain numbers
-        except (ValueError, TypeError, AttributeError):
-            pass
     if isinstance(value, dict):
         return {k: _short(v) for k, v in value.items()}
     if isinstance(value, float):
@@ -171,9 +176,15 @@ _MAX_LISTED = 50  # unexpected values kept per expectation in a record
 
 def _drop_ids(obj: Any) -> Any:
     if isinstance(obj, dict):
-        return {k: (_drop_ids(v)[:_MAX_LISTED] if k in ("unexpected_list", "unexpected_index_list")
-                    and isinstance(v, list) else _drop_ids(v))
-                for k, v in obj.items() if k not in ("id", "unexpected_index_query")}
+        return {
+            k: (
+                _drop_ids(v)[:_MAX_LISTED]
+                if k in ("unexpected_list", "unexpected_index_list") and isinstance(v, list)
+                else _drop_ids(v)
+            )
+            for k, v in obj.items()
+            if k not in ("id", "unexpected_index_query")
+        }
     if isinstance(obj, list):
         return [_drop_ids(v) for v in obj]
     return obj
@@ -190,6 +201,5 @@ def gx_record(result, gate: str, table: str, label: str, partitions: Iterable[st
     d = json.loads(json.dumps(result.to_json_dict(), default=str))
     d = _drop_ids(d)
     d["meta"] = {k: v for k, v in (d.get("meta") or {}).items() if k not in _DROP_META}
-    d["meta"]["couponflow"] = {"gate": gate, "table": table, "label": label,
-                               "partitions": sorted(set(partitions))}
+    d["meta"]["couponflow"] = {"gate": gate, "table": table, "label": label, "partitions": sorted(set(partitions))}
     return d

@@ -10,15 +10,17 @@ from __future__ import annotations
 import os
 import sys
 from datetime import date, datetime
-from typing import Optional
 
 import typer
 
 from couponflow.platform.config import SettingsError, load_settings, offline_environment
 from couponflow.platform.lake import SENDS
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="couponflow: decide every day which households receive which coupons.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="couponflow: decide every day which households receive which coupons.",
+)
 
 
 def _settings():
@@ -33,7 +35,7 @@ def _settings():
     return settings
 
 
-def _parse_date(value: Optional[str], name: str) -> Optional[date]:
+def _parse_date(value: str | None, name: str) -> date | None:
     if value is None:
         return None
     try:
@@ -43,7 +45,13 @@ def _parse_date(value: Optional[str], name: str) -> Optional[date]:
         raise typer.Exit(2) from None
 
 
-def _check_dates(settings, *days: Optional[date]) -> None:
+def _required_date(value: str, name: str) -> date:
+    day = _parse_date(value, name)
+    assert day is not None  # typer refuses a missing required option before we get here
+    return day
+
+
+def _check_dates(settings, *days: date | None) -> None:
     """Refuse a date the source cannot support before any flow (and Prefect server) starts."""
     from couponflow.platform.schedule import RunDateError, check_run_date
     from couponflow.platform.sources import get_source
@@ -71,10 +79,12 @@ def _fail(exc: Exception) -> None:
 
 @app.command()
 def daily(
-    date_: Optional[str] = typer.Option(None, "--date", help="Run date D (YYYY-MM-DD); default: the next unprocessed date"),
+    date_: str | None = typer.Option(
+        None, "--date", help="Run date D (YYYY-MM-DD); default: the next unprocessed date"
+    ),
     force: bool = typer.Option(False, "--force", help="Re-decide and overwrite a date already published"),
     replay: bool = typer.Option(False, "--replay", help="Replay on history: choose among the real recipients"),
-    share: Optional[float] = typer.Option(None, "--share", help="Replay: share of the real recipients to reach"),
+    share: float | None = typer.Option(None, "--share", help="Replay: share of the real recipients to reach"),
 ) -> None:
     """Land the days before D, build the warehouse, decide and publish D's campaign, report."""
     settings = _settings()
@@ -92,16 +102,17 @@ def daily(
     except Exception as exc:  # noqa: BLE001 - the flow already recorded it; say it in one line
         _fail(exc)
     store = open_store(settings)
-    typer.echo(f"run date {out['run_date']}: {out['sends']} sends (model {out['model_version']}"
-               f"{', reused the published campaign' if out['reused'] else ''})")
+    typer.echo(
+        f"run date {out['run_date']}: {out['sends']} sends (model {out['model_version']}"
+        f"{', reused the published campaign' if out['reused'] else ''})"
+    )
     typer.echo(f"campaign:     {_where(store, out['campaign'] + '/' + SENDS)}")
     typer.echo(f"data quality: {_where(store, out['report'] + '/index.html')}")
     typer.echo(f"run record:   {_where(store, 'runs/' + out['run_id'] + '.json')}")
     typer.echo("stages (s):   " + ", ".join(f"{k} {v:.1f}" for k, v in out["stages"].items()))
 
 
-def _replay(settings, run_date: Optional[date], share: Optional[float], force: bool,
-            end: Optional[date] = None) -> None:
+def _replay(settings, run_date: date | None, share: float | None, force: bool, end: date | None = None) -> None:
     if run_date is None:
         typer.echo("--replay needs --date: the start date of the campaign to replay", err=True)
         raise typer.Exit(2)
@@ -116,13 +127,18 @@ def _replay(settings, run_date: Optional[date], share: Optional[float], force: b
     if not out["days"]:
         typer.echo(f"replay {run_date}..{end}: no campaign starts in the range")
     for day in out["days"]:
-        typer.echo(f"replay of {day['run_date']}: {day['sends']} sends among the real recipients "
-                   f"(model {day['model_version']}): {_where(store, day['campaign'] + '/' + SENDS)}")
+        typer.echo(
+            f"replay of {day['run_date']}: {day['sends']} sends among the real recipients "
+            f"(model {day['model_version']}): {_where(store, day['campaign'] + '/' + SENDS)}"
+        )
         if day["capture"] is None:
             typer.echo("  capture of real redeemers: not yet (the window has not fully landed); lift: n/a (replay)")
         else:
-            typer.echo("  capture of real redeemers: " + ", ".join(
-                f"campaign {c}: {v:.1%}" for c, v in day["capture"].items()) + "; lift: n/a (replay)")
+            typer.echo(
+                "  capture of real redeemers: "
+                + ", ".join(f"campaign {c}: {v:.1%}" for c, v in day["capture"].items())
+                + "; lift: n/a (replay)"
+            )
 
 
 @app.command()
@@ -132,12 +148,12 @@ def backfill(
     allocate: bool = typer.Option(True, "--allocate/--no-allocate", help="Decide each day, or only land and build"),
     force: bool = typer.Option(False, "--force", help="Re-decide dates already published"),
     replay: bool = typer.Option(False, "--replay", help="Replay on history every campaign starting in the range"),
-    share: Optional[float] = typer.Option(None, "--share", help="Replay: share of the real recipients to reach"),
+    share: float | None = typer.Option(None, "--share", help="Replay: share of the real recipients to reach"),
 ) -> None:
     """Land every missing day before END, build once, then decide each day of [START, END]
     (with --replay: land through END and replay every campaign that starts in the range)."""
     settings = _settings()
-    a, b = _parse_date(start, "--start"), _parse_date(end, "--end")
+    a, b = _required_date(start, "--start"), _required_date(end, "--end")
     _check_dates(settings, a, b)
     if replay:
         _replay(settings, a, share, force, end=b)
@@ -149,13 +165,17 @@ def backfill(
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
     days = out.get("days", {})
-    typer.echo(f"backfill {a}..{b}: {len(days)} days decided, "
-               f"{sum(d['sends'] for d in days.values())} sends in all; store: {out['store']}")
+    typer.echo(
+        f"backfill {a}..{b}: {len(days)} days decided, "
+        f"{sum(d['sends'] for d in days.values())} sends in all; store: {out['store']}"
+    )
     typer.echo("stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in out["stages"].items()))
 
 
 @app.command()
-def train(family: Optional[str] = typer.Option(None, "--family", help="logistic | mlp | wide_deep (default: settings)")) -> None:
+def train(
+    family: str | None = typer.Option(None, "--family", help="logistic | mlp | wide_deep (default: settings)"),
+) -> None:
     """Train a challenger, compare it with the champion on the recent hold-out, promote or keep."""
     _settings()
     from flows.train import train as train_flow
@@ -188,21 +208,29 @@ def rollback(to: str = typer.Option(..., "--to", help="The version to make champ
 @app.command()
 def backtest(
     cut: str = typer.Option(..., "--cut", help="Cut date: train on what was known before it"),
-    out: Optional[str] = typer.Option(None, "--out", help="Write household_id, campaign_id, score here (parquet)"),
-    family: Optional[str] = typer.Option(None, "--family", help="Model family under test (default: settings)"),
+    out: str | None = typer.Option(None, "--out", help="Write household_id, campaign_id, score here (parquet)"),
+    family: str | None = typer.Option(None, "--family", help="Model family under test (default: settings)"),
 ) -> None:
     """Train on campaigns that ended before CUT, score every recipient of later campaigns."""
     settings = _settings()
-    cut_date = _parse_date(cut, "--cut")
+    cut_date = _required_date(cut, "--cut")
     from couponflow.platform.warehouse import Warehouse
-    from models.backtest import backtest as run_backtest, format_table
+    from models.backtest import backtest as run_backtest
+    from models.backtest import format_table
     from models.training import TrainConfig
 
     try:
         examples = Warehouse(settings).query("select * from marts.training_examples")
-        result = run_backtest(examples, cut_date, TrainConfig(
-            family=family or settings.model_family, seed=settings.train_seed,
-            use_demographics=settings.use_demographics), prior_strength=settings.prior_strength)
+        result = run_backtest(
+            examples,
+            cut_date,
+            TrainConfig(
+                family=family or settings.model_family,
+                seed=settings.train_seed,
+                use_demographics=settings.use_demographics,
+            ),
+            prior_strength=settings.prior_strength,
+        )
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
     typer.echo(format_table(result))
@@ -251,7 +279,7 @@ def report(
     import json
 
     settings = _settings()
-    run_date = _parse_date(date_, "--date")
+    run_date = _required_date(date_, "--date")
     from couponflow.app import report as reports
     from couponflow.platform.resources import build_resources
 
@@ -276,4 +304,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

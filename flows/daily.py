@@ -24,12 +24,17 @@ from flows import tasks
 from flows.recording import gate_summary, new_record, recorded
 
 
-def _decide_day(res: Resources, day: date, force: bool, record: RunRecord,
-                ran: dict[str, list] | None = None) -> dict[str, Any]:
+def _decide_day(
+    res: Resources, day: date, force: bool, record: RunRecord, ran: dict[str, list] | None = None
+) -> dict[str, Any]:
     existing = published_campaign(res.store, day)
     if existing is not None and not force:
-        out = {"campaign": existing.prefix, "reused": True, "sends": existing.rows(),
-               "model_version": existing.manifest["model"]["version"]}
+        out = {
+            "campaign": existing.prefix,
+            "reused": True,
+            "sends": existing.rows(),
+            "model_version": existing.manifest["model"]["version"],
+        }
         ran = None  # the report keeps the gates of the run that published it
     else:
         ran = dict(ran or {})
@@ -40,8 +45,12 @@ def _decide_day(res: Resources, day: date, force: bool, record: RunRecord,
         record.gates = gate_summary([r for rs in ran.values() for r in rs])
         with record.stage("publish"):
             prefix = tasks.publish(res, decision, force)
-        out = {"campaign": prefix, "reused": False, "sends": len(decision.sends),
-               "model_version": decision.model["version"]}
+        out = {
+            "campaign": prefix,
+            "reused": False,
+            "sends": len(decision.sends),
+            "model_version": decision.model["version"],
+        }
     with record.stage("report"):
         out["report"] = tasks.write_report(res, day, ran, reuse=out["reused"])
     return out
@@ -88,8 +97,9 @@ def backfill(start: date, end: date, allocate: bool = True, force: bool = False)
     res = build_resources()
     source = res.source
     days = [check_run_date(d, source.first_day, source.last_day) for d in date_range(start, end)]
-    record = new_record("backfill", {"start": start.isoformat(), "end": end.isoformat(),
-                                     "allocate": allocate, "force": force})
+    record = new_record(
+        "backfill", {"start": start.isoformat(), "end": end.isoformat(), "allocate": allocate, "force": force}
+    )
     ran: dict[str, list] = {}
     current = {"day": end}  # the date a gate failure is reported under
     with recorded(res, record, lambda exc: _report_stop(res, current["day"], ran, record, exc)):

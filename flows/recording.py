@@ -22,8 +22,9 @@ def new_record(flow: str, parameters: dict[str, Any]) -> RunRecord:
 def gate_summary(results) -> list[dict[str, Any]]:
     by_table: dict[str, dict[str, Any]] = {}
     for r in results:
-        row = by_table.setdefault(f"{r.gate}:{r.table}", {"gate": r.gate, "table": r.table,
-                                                          "partitions": 0, "failed": 0, "warnings": 0})
+        row = by_table.setdefault(
+            f"{r.gate}:{r.table}", {"gate": r.gate, "table": r.table, "partitions": 0, "failed": 0, "warnings": 0}
+        )
         row["partitions"] += 1
         row["failed"] += int(not r.success)
         row["warnings"] += len(r.warnings)
@@ -31,8 +32,9 @@ def gate_summary(results) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def recorded(res: Resources, record: RunRecord,
-             on_gate_failure: Callable[[GateFailed], None] | None = None) -> Iterator[None]:
+def recorded(
+    res: Resources, record: RunRecord, on_gate_failure: Callable[[GateFailed], None] | None = None
+) -> Iterator[None]:
     """Record a failure in the run record (a gate's first through ``on_gate_failure``, e.g. the
     report of the day it stopped), then re-raise; a success is recorded by ``record.finish``."""
     try:

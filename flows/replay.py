@@ -46,9 +46,13 @@ def _replay_day(res: Resources, day: date, share: float, force: bool, record: Ru
         tasks.gate_campaign(replayed, decision)
     with record.stage("publish"):
         ds = publishing.publish_campaign(res.store, replayed.settings, decision, force=force, replay=True)
-    return {"run_date": day.isoformat(), "campaign": ds.prefix, "sends": len(decision.sends),
-            "model_version": decision.model["version"],
-            "capture": decision_inputs.replay_capture(res.warehouse, decision)}
+    return {
+        "run_date": day.isoformat(),
+        "campaign": ds.prefix,
+        "sends": len(decision.sends),
+        "model_version": decision.model["version"],
+        "capture": decision_inputs.replay_capture(res.warehouse, decision),
+    }
 
 
 @flow(name="replay", log_prints=True)
@@ -62,8 +66,7 @@ def replay(run_date: date, share: float | None = None, force: bool = False, end:
     if last < first:
         raise ValueError(f"the replay range ends ({last}) before it starts ({first}): swap --start and --end")
     share = share or res.settings.replay_share
-    record = new_record("replay", {"start": first.isoformat(), "end": last.isoformat(), "share": share,
-                                   "force": force})
+    record = new_record("replay", {"start": first.isoformat(), "end": last.isoformat(), "share": share, "force": force})
     with recorded(res, record):
         with record.stage("land"):
             tasks.land(res, last)

@@ -50,8 +50,9 @@ def _progress_callback():
 def land(res: Resources, through: date) -> LandingReport:
     """Land every missing day up to ``through`` (gated, manifest-last)."""
     rep = ingest.land_through(res.store, res.source, through, on_progress=_progress_callback())
-    get_run_logger().info("landed %d new days and %d snapshots through %s",
-                          len(rep.landed_days), len(rep.landed_snapshots), through)
+    get_run_logger().info(
+        "landed %d new days and %d snapshots through %s", len(rep.landed_days), len(rep.landed_snapshots), through
+    )
     return rep
 
 
@@ -78,8 +79,15 @@ def allocate(res: Resources, run_date: date) -> CampaignDecision:
         campaigns = decision_inputs.load_campaigns(res.warehouse)
     sends = our_sends(store, run_date, settings.contact_window_days)
     recent, live = contact_facts(candidates, sends, campaigns, run_date)
-    decision = decide(settings, run_date, candidates, scorer, do_not_contact=do_not_contact(store),
-                      recent_sends=recent, live_same_type=live)
+    decision = decide(
+        settings,
+        run_date,
+        candidates,
+        scorer,
+        do_not_contact=do_not_contact(store),
+        recent_sends=recent,
+        live_same_type=live,
+    )
     get_run_logger().info("%s: %d candidates, %d sends", run_date, len(decision.decisions), len(decision.sends))
     return decision
 
@@ -110,14 +118,19 @@ def _log_gate(results: list[GateResult]) -> None:
     logger = get_run_logger()
     for r in results:
         for c in r.warnings:
-            logger.warning("%s gate warning on %s %s: %s %s: %s", r.gate, r.table, r.partition, c.check,
-                           c.column or "", c.detail)
+            logger.warning(
+                "%s gate warning on %s %s: %s %s: %s", r.gate, r.table, r.partition, c.check, c.column or "", c.detail
+            )
 
 
 @task(name="report", cache_policy=NONE)
 def write_report(
-    res: Resources, run_date: date, ran: dict[str, list[GateResult]] | None = None,
-    failure: str | None = None, failed_gate: str | None = None, reuse: bool = False,
+    res: Resources,
+    run_date: date,
+    ran: dict[str, list[GateResult]] | None = None,
+    failure: str | None = None,
+    failed_gate: str | None = None,
+    reuse: bool = False,
 ) -> str:
     """The operators' page and the run's Data Docs under reports/date=D/."""
     return report.write_report(res, run_date, ran, failure, failed_gate, reuse=reuse).prefix

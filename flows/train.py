@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
-from couponflow.platform.version import code_version
 from couponflow.platform.resources import Resources, build_resources
+from couponflow.platform.version import code_version
 from couponflow.platform.warehouse import WarehouseError
 from flows.recording import new_record, recorded
 from models.lifecycle import TrainOutcome, train_challenger
@@ -23,7 +24,7 @@ from models.training import TrainConfig
 
 
 @task(name="load-training-examples", cache_policy=NONE)
-def load_examples(res: Resources):
+def load_examples(res: Resources) -> tuple[pd.DataFrame, set[str]]:
     try:
         with res.warehouse.session():
             examples = res.warehouse.query("select * from marts.training_examples")
@@ -36,18 +37,23 @@ def load_examples(res: Resources):
 
 
 @task(name="train-and-compare", cache_policy=NONE)
-def train_and_compare(res: Resources, examples, columns: set[str], family: str | None) -> TrainOutcome:
+def train_and_compare(res: Resources, examples: pd.DataFrame, columns: set[str], family: str | None) -> TrainOutcome:
     settings = res.settings
-    config = TrainConfig(family=family or settings.model_family, seed=settings.train_seed,
-                         use_demographics=settings.use_demographics)
+    config = TrainConfig(
+        family=family or settings.model_family, seed=settings.train_seed, use_demographics=settings.use_demographics
+    )
     rule = replace(PromotionRule(), min_gain=settings.promotion_min_gain, level=settings.promotion_level)
     outcome = train_challenger(
-        examples, Registry(res.store), config, rule,
-        min_holdout_positives=settings.min_holdout_positives, prior_strength=settings.prior_strength,
-        mart_columns=columns, code_version=code_version(),
+        examples,
+        Registry(res.store),
+        config,
+        rule,
+        min_holdout_positives=settings.min_holdout_positives,
+        prior_strength=settings.prior_strength,
+        mart_columns=columns,
+        code_version=code_version(),
     )
-    get_run_logger().info("%s %s: %s", outcome.version, "promoted" if outcome.promoted else "kept out",
-                          outcome.reason)
+    get_run_logger().info("%s %s: %s", outcome.version, "promoted" if outcome.promoted else "kept out", outcome.reason)
     return outcome
 
 
@@ -60,7 +66,11 @@ def train(family: str | None = None) -> dict[str, Any]:
             examples, columns = load_examples(res)
         with record.stage("train"):
             outcome = train_and_compare(res, examples, columns, family)
-    record.outputs = {"version": outcome.version, "promoted": outcome.promoted,
-                      "champion": outcome.champion, "reason": outcome.reason}
+    record.outputs = {
+        "version": outcome.version,
+        "promoted": outcome.promoted,
+        "champion": outcome.champion,
+        "reason": outcome.reason,
+    }
     record.finish(res.store, "success")
     return {**record.outputs, "run_id": record.run_id, "stages": record.stages}

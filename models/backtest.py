@@ -38,23 +38,31 @@ def evaluated_rows(scored: pd.DataFrame) -> pd.DataFrame:
 def metrics_over_seeds(train_df: pd.DataFrame, rows: pd.DataFrame, config: TrainConfig, seeds) -> np.ndarray:
     """[seed, metric] of ``config`` trained with each seed, every metric of METRICS in its order."""
     y, c = rows["label"].to_numpy(), rows["campaign_id"].to_numpy()
-    return np.array([[all_metrics(y, train(train_df, replace(config, seed=s)).predict(rows), c)[m] for m in METRICS]
-                     for s in seeds])
+    return np.array(
+        [[all_metrics(y, train(train_df, replace(config, seed=s)).predict(rows), c)[m] for m in METRICS] for s in seeds]
+    )
 
 
 @dataclass
 class BacktestResult:
     cut: date
-    scores: pd.DataFrame               # household_id, campaign_id, score (the model under test)
+    scores: pd.DataFrame  # household_id, campaign_id, score (the model under test)
     metrics: dict[str, dict[str, float]]  # model name -> metrics on the fully observed rows
     vs_logistic: dict[str, dict[str, Interval]]  # model name -> metric -> its value minus the logistic's
-    vs_rule: dict[str, Interval]       # metric -> the model's value minus the v0 rule's
+    vs_rule: dict[str, Interval]  # metric -> the model's value minus the v0 rule's
     evaluated_campaigns: list[int]
     train_rows: int
 
 
-def backtest(examples: pd.DataFrame, cut: date, config: TrainConfig, *,
-             families: tuple[str, ...] = (), prior_strength: float = 5.0, n_boot: int = 300) -> BacktestResult:
+def backtest(
+    examples: pd.DataFrame,
+    cut: date,
+    config: TrainConfig,
+    *,
+    families: tuple[str, ...] = (),
+    prior_strength: float = 5.0,
+    n_boot: int = 300,
+) -> BacktestResult:
     train_df = training_rows(examples, cut)
     if train_df.empty:
         raise ValueError(f"no campaign ended before {cut}: pick a later cut")
@@ -74,18 +82,26 @@ def backtest(examples: pd.DataFrame, cut: date, config: TrainConfig, *,
     mask = scored.index.isin(evaluated.index)
     metrics, vs, vs_rule = compare_scores(evaluated, {name: s[mask] for name, s in scores.items()}, n_boot=n_boot)
     out = scored[["household_id", "campaign_id"]].assign(score=scores["model"])
-    return BacktestResult(cut, out, metrics, vs, vs_rule,
-                          sorted(int(c) for c in evaluated["campaign_id"].unique()), len(train_df))
+    return BacktestResult(
+        cut, out, metrics, vs, vs_rule, sorted(int(c) for c in evaluated["campaign_id"].unique()), len(train_df)
+    )
 
 
-def compare_scores(rows: pd.DataFrame, scores: dict[str, np.ndarray], *, n_boot: int = 300,
-                   ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, Interval]], dict[str, Interval]]:
+def compare_scores(
+    rows: pd.DataFrame,
+    scores: dict[str, np.ndarray],
+    *,
+    n_boot: int = 300,
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, Interval]], dict[str, Interval]]:
     """Metrics of each named score on the same labelled rows, every one's difference from the
     ``logistic`` and the ``model``'s from the ``v0_rule``, with household-cluster intervals."""
     y, camp, hh = (rows[c].to_numpy() for c in ("label", "campaign_id", "household_id"))
     metrics = {name: all_metrics(y, s, camp) for name, s in scores.items()}
-    vs = {name: bootstrap_differences(METRICS, y, scores["logistic"], s, camp, hh, n_boot=n_boot)
-          for name, s in scores.items() if name != "logistic"}
+    vs = {
+        name: bootstrap_differences(METRICS, y, scores["logistic"], s, camp, hh, n_boot=n_boot)
+        for name, s in scores.items()
+        if name != "logistic"
+    }
     vs_rule = bootstrap_differences(METRICS, y, scores["v0_rule"], scores["model"], camp, hh, n_boot=n_boot)
     return metrics, vs, vs_rule
 
@@ -98,7 +114,8 @@ def better(metric: str, diff: Interval) -> Interval:
 @dataclass(frozen=True)
 class QualityBar:
     """The benchmark's bar, read two ways: on point estimates and against the intervals."""
-    behind_logistic: list[str]   # metrics where the model's point estimate is worse than the logistic's
+
+    behind_logistic: list[str]  # metrics where the model's point estimate is worse than the logistic's
     worse_than_logistic: list[str]  # ... and its whole interval is on the worse side
     not_clearly_above_rule: list[str]  # metrics where the model's interval against v0 reaches zero
 
@@ -115,15 +132,20 @@ class QualityBar:
 def quality_bar(result: BacktestResult) -> QualityBar:
     vs_log = {m: better(m, d) for m, d in result.vs_logistic["model"].items()}
     vs_rule = {m: better(m, d) for m, d in result.vs_rule.items()}
-    return QualityBar([m for m, d in vs_log.items() if d.mean < 0], [m for m, d in vs_log.items() if d.high < 0],
-                      [m for m, d in vs_rule.items() if d.low <= 0])
+    return QualityBar(
+        [m for m, d in vs_log.items() if d.mean < 0],
+        [m for m, d in vs_log.items() if d.high < 0],
+        [m for m, d in vs_rule.items() if d.low <= 0],
+    )
 
 
 def format_table(result: BacktestResult) -> str:
     cols = list(METRICS)
-    lines = [f"backtest at cut {result.cut}: trained on {result.train_rows} rows (campaigns ended before the cut); "
-             f"evaluated on campaigns {result.evaluated_campaigns}",
-             f"{'model':<12}" + "".join(f"{c:>{len(c) + 2}}" for c in cols)]
+    lines = [
+        f"backtest at cut {result.cut}: trained on {result.train_rows} rows (campaigns ended before the cut); "
+        f"evaluated on campaigns {result.evaluated_campaigns}",
+        f"{'model':<12}" + "".join(f"{c:>{len(c) + 2}}" for c in cols),
+    ]
     for name, m in result.metrics.items():
         lines.append(f"{name:<12}" + "".join(f"{m[c]:>{len(c) + 2}.4f}" for c in cols))
 
@@ -131,9 +153,12 @@ def format_table(result: BacktestResult) -> str:
         return f"{d.mean:+.4f} [{d.low:+.4f},{d.high:+.4f}]"
 
     width = 27
-    lines += ["", "difference from the logistic regression, with 90% household-cluster bootstrap intervals "
-                  "(log loss: lower is better)",
-              f"{'model':<12}" + "".join(f"{c:>{width}}" for c in cols)]
+    lines += [
+        "",
+        "difference from the logistic regression, with 90% household-cluster bootstrap intervals "
+        "(log loss: lower is better)",
+        f"{'model':<12}" + "".join(f"{c:>{width}}" for c in cols),
+    ]
     for name, diffs in result.vs_logistic.items():
         lines.append(f"{name:<12}" + "".join(f"{cell(diffs[c]):>{width}}" for c in cols))
     lines.append(f"{'model - v0':<12}" + "".join(f"{cell(result.vs_rule[c]):>{width}}" for c in cols))
@@ -148,12 +173,23 @@ def format_table(result: BacktestResult) -> str:
     if not bar.behind_logistic:
         verdict = "yes, on every point estimate"
     else:
-        verdict = ("yes within the intervals: " if bar.as_good_as_logistic else "no: ") + "behind on " + ", ".join(
-            behind(m) for m in bar.behind_logistic)
-        verdict += ("; worse beyond the interval on " + ", ".join(bar.worse_than_logistic) if bar.worse_than_logistic
-                    else "; no interval lies wholly on the worse side")
+        verdict = (
+            ("yes within the intervals: " if bar.as_good_as_logistic else "no: ")
+            + "behind on "
+            + ", ".join(behind(m) for m in bar.behind_logistic)
+        )
+        verdict += (
+            "; worse beyond the interval on " + ", ".join(bar.worse_than_logistic)
+            if bar.worse_than_logistic
+            else "; no interval lies wholly on the worse side"
+        )
     lines.append("bar, at least as good as the logistic regression on every metric: " + verdict)
-    lines.append("bar, clearly better than the past-redemption-rate rule (v0) on every metric: "
-                 + ("yes, every interval excludes zero" if not bar.not_clearly_above_rule else
-                    "no: the interval reaches zero on " + ", ".join(bar.not_clearly_above_rule)))
+    lines.append(
+        "bar, clearly better than the past-redemption-rate rule (v0) on every metric: "
+        + (
+            "yes, every interval excludes zero"
+            if not bar.not_clearly_above_rule
+            else "no: the interval reaches zero on " + ", ".join(bar.not_clearly_above_rule)
+        )
+    )
     return "\n".join(lines)

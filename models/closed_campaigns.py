@@ -33,8 +33,10 @@ from models import measurement
 from models.policy import EXPLORE, HOLDOUT, NOT_CHOSEN, SENT_ARMS
 
 ELIGIBLE_ARMS = (*SENT_ARMS, HOLDOUT, NOT_CHOSEN)
-LIFT_NOT_CAUSAL = ("n/a: replayed real history, where our sends reached nobody; a treated-vs-holdout "
-                   "difference would compare the retailer's choices, not ours")
+LIFT_NOT_CAUSAL = (
+    "n/a: replayed real history, where our sends reached nobody; a treated-vs-holdout "
+    "difference would compare the retailer's choices, not ours"
+)
 OUTCOME_COLUMNS = ("redeemed", "redemption_discount", "spend_on_coupon_products")
 
 
@@ -54,11 +56,11 @@ def _interval(est: measurement.Estimate) -> dict[str, float] | None:
     return {"value": est.value, "low": est.low, "high": est.high}
 
 
-def measure_campaign(log: pd.DataFrame, *, contact_cost: float, causal: bool,
-                     target_score: np.ndarray | None = None, level: float = 0.90) -> dict[str, Any]:
+def measure_campaign(
+    log: pd.DataFrame, *, contact_cost: float, causal: bool, target_score: np.ndarray | None = None, level: float = 0.90
+) -> dict[str, Any]:
     """Measure one closed campaign (see the module's docstring); ``log`` is one campaign's rows."""
-    missing = [c for c in ("arm", "chosen", "propensity", "score", "expected_cost", *OUTCOME_COLUMNS)
-               if c not in log]
+    missing = [c for c in ("arm", "chosen", "propensity", "score", "expected_cost", *OUTCOME_COLUMNS) if c not in log]
     if missing:
         raise ValueError(f"the decision log joined with its outcomes lacks {missing}")
     arm = log["arm"].to_numpy(dtype=str)
@@ -69,7 +71,9 @@ def measure_campaign(log: pd.DataFrame, *, contact_cost: float, causal: bool,
     n_sent = int(sent.sum())
     all_redeemers = float(redeemed.sum())
     out: dict[str, Any] = {
-        "candidates": len(log), "sends": n_sent, "explore_sends": int((arm == EXPLORE).sum()),
+        "candidates": len(log),
+        "sends": n_sent,
+        "explore_sends": int((arm == EXPLORE).sum()),
         "holdout": int(held.sum()),
         "expected_redemptions": float(log.loc[sent, "score"].sum()),
         "redeemed": int(redeemed[sent].sum()),
@@ -80,8 +84,7 @@ def measure_campaign(log: pd.DataFrame, *, contact_cost: float, causal: bool,
         "expected_cost": float(log.loc[sent, "expected_cost"].sum()),
         "actual_cost": float(log.loc[sent, "redemption_discount"].sum() + contact_cost * n_sent),
     }
-    out["actual_over_expected_cost"] = (out["actual_cost"] / out["expected_cost"]
-                                        if out["expected_cost"] > 0 else None)
+    out["actual_over_expected_cost"] = out["actual_cost"] / out["expected_cost"] if out["expected_cost"] > 0 else None
     if causal:
         out["lift_spend"] = _interval(measurement.lift(spend[sent], spend[held], level))
         out["lift_redemption_rate"] = _interval(measurement.lift(redeemed[sent], redeemed[held], level))

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 
 
-def cost_per_redeemer(expected_discount: pd.Series, lines_per_redeemer: pd.Series,
-                      default_discount: float) -> np.ndarray:
+def cost_per_redeemer(
+    expected_discount: pd.Series, lines_per_redeemer: pd.Series, default_discount: float
+) -> np.ndarray:
     """Per candidate: what a redeeming household costs (a campaign without history gets the default)."""
-    return (expected_discount.astype(float).fillna(default_discount)
-            * lines_per_redeemer.astype(float)).to_numpy()
+    return (expected_discount.astype(float).fillna(default_discount) * lines_per_redeemer.astype(float)).to_numpy()
 
 
 def expected_cost(score: np.ndarray, per_redeemer: np.ndarray, contact_cost: float) -> np.ndarray:

@@ -56,8 +56,9 @@ def policy_settings(settings: Settings) -> dict[str, Any]:
     }
 
 
-def contact_facts(candidates: pd.DataFrame, sends: pd.DataFrame, campaigns: pd.DataFrame,
-                  run_date: date) -> tuple[np.ndarray, np.ndarray]:
+def contact_facts(
+    candidates: pd.DataFrame, sends: pd.DataFrame, campaigns: pd.DataFrame, run_date: date
+) -> tuple[np.ndarray, np.ndarray]:
     """Per candidate row: our sends in the trailing window, and whether one of our campaigns of
     the same type is still live for the household on the run date."""
     c = candidates
@@ -70,25 +71,41 @@ def contact_facts(candidates: pd.DataFrame, sends: pd.DataFrame, campaigns: pd.D
     return recent, same_type
 
 
-def decide(settings: Settings, run_date: date, candidates: pd.DataFrame, scorer: Scorer,
-           *, do_not_contact: set[int] | frozenset[int] = frozenset(),
-           recent_sends: np.ndarray | None = None, live_same_type: np.ndarray | None = None) -> CampaignDecision:
+def decide(
+    settings: Settings,
+    run_date: date,
+    candidates: pd.DataFrame,
+    scorer: Scorer,
+    *,
+    do_not_contact: set[int] | frozenset[int] = frozenset(),
+    recent_sends: np.ndarray | None = None,
+    live_same_type: np.ndarray | None = None,
+) -> CampaignDecision:
     """Apply eligibility, the champion's scores and the budgeted assignment to one day's candidates."""
     c = candidates.reset_index(drop=True)
     status = eligibility(
-        c["household_id"].to_numpy(), c["days_since_last_purchase"].to_numpy(),
+        c["household_id"].to_numpy(),
+        c["days_since_last_purchase"].to_numpy(),
         active_window_days=settings.active_window_days,
-        control_share=settings.control_share, control_salt=settings.control_salt,
+        control_share=settings.control_share,
+        control_salt=settings.control_salt,
         do_not_contact=c["household_id"].isin(do_not_contact).to_numpy(),
-        recent_sends=recent_sends, max_sends=settings.max_sends_in_window,
+        recent_sends=recent_sends,
+        max_sends=settings.max_sends_in_window,
         live_same_type=live_same_type,
     )
     score = np.asarray(scorer.predict(c), dtype=float) if len(c) else np.zeros(0)
     if "lines_per_redeemer" not in c:
-        raise ValueError("candidates lack lines_per_redeemer: load them with couponflow.app.decision_inputs.load_candidates (it joins marts.campaigns)")
+        raise ValueError(
+            "candidates lack lines_per_redeemer: load them with "
+            "couponflow.app.decision_inputs.load_candidates (it joins marts.campaigns)"
+        )
     # what a redeeming household costs: the discount of one coupon line times the lines a redeemer takes
-    cost = expected_cost(score, cost_per_redeemer(c["expected_discount"], c["lines_per_redeemer"],
-                                                  settings.default_discount), settings.contact_cost)
+    cost = expected_cost(
+        score,
+        cost_per_redeemer(c["expected_discount"], c["lines_per_redeemer"], settings.default_discount),
+        settings.contact_cost,
+    )
     eligible = status == ELIGIBLE
     caps = {int(k): int(v) for k, v in c.groupby("campaign_id")["planned_size"].first().items()}
     arm = status.astype(object)
@@ -96,25 +113,34 @@ def decide(settings: Settings, run_date: date, candidates: pd.DataFrame, scorer:
     propensity = np.zeros(len(c))
     if eligible.any():
         policy = decide_arms(
-            c["household_id"].to_numpy()[eligible], c["campaign_id"].to_numpy()[eligible],
-            score[eligible], cost[eligible], settings.budget_per_day, caps,
-            PolicyConfig(settings.explore_share, settings.holdout_share,
-                         settings.max_campaigns_per_household_per_day),
+            c["household_id"].to_numpy()[eligible],
+            c["campaign_id"].to_numpy()[eligible],
+            score[eligible],
+            cost[eligible],
+            settings.budget_per_day,
+            caps,
+            PolicyConfig(settings.explore_share, settings.holdout_share, settings.max_campaigns_per_household_per_day),
             np.random.default_rng(seed_for(settings.policy_salt, run_date.isoformat())),
         )
         arm[eligible] = policy.arm
         p_selected[eligible] = policy.p_selected
         propensity[eligible] = policy.propensity
     chosen = np.isin(arm, ("exploit", "explore"))
-    decisions = pd.DataFrame({
-        "run_date": pd.Series([run_date] * len(c), dtype="object"),
-        "household_id": c["household_id"].astype("int64"),
-        "campaign_id": c["campaign_id"].astype("int64"),
-        "campaign_type": c["campaign_type"].astype(str),
-        "status": status.astype(str),
-        "score": score, "expected_cost": cost, "chosen": chosen, "arm": arm.astype(str),
-        "p_selected": p_selected, "propensity": propensity,
-    })
+    decisions = pd.DataFrame(
+        {
+            "run_date": pd.Series([run_date] * len(c), dtype="object"),
+            "household_id": c["household_id"].astype("int64"),
+            "campaign_id": c["campaign_id"].astype("int64"),
+            "campaign_type": c["campaign_type"].astype(str),
+            "status": status.astype(str),
+            "score": score,
+            "expected_cost": cost,
+            "chosen": chosen,
+            "arm": arm.astype(str),
+            "p_selected": p_selected,
+            "propensity": propensity,
+        }
+    )
     sends = decisions.loc[chosen, list(SENDS_COLUMNS)].reset_index(drop=True)
     return CampaignDecision(run_date, sends, decisions, _summary(settings, c, decisions), scorer.describe())
 
@@ -123,15 +149,21 @@ def _summary(settings: Settings, cands: pd.DataFrame, d: pd.DataFrame) -> dict[s
     per_campaign = []
     for cid, g in d.groupby("campaign_id", sort=True):
         sent = g[g["chosen"]]
-        per_campaign.append({
-            "campaign_id": int(cid), "campaign_type": str(g["campaign_type"].iloc[0]),
-            "planned_size": int(cands.loc[cands["campaign_id"] == cid, "planned_size"].iloc[0]),
-            "candidates": len(g), "eligible": int((g["status"] == ELIGIBLE).sum()),
-            "control": int((g["status"] == "control").sum()), "sends": len(sent),
-            "explore": int((g["arm"] == "explore").sum()), "holdout": int((g["arm"] == HOLDOUT).sum()),
-            "expected_redemptions": round(float(sent["score"].sum()), 6),
-            "expected_cost": round(float(sent["expected_cost"].sum()), 6),
-        })
+        per_campaign.append(
+            {
+                "campaign_id": int(cid),
+                "campaign_type": str(g["campaign_type"].iloc[0]),
+                "planned_size": int(cands.loc[cands["campaign_id"] == cid, "planned_size"].iloc[0]),
+                "candidates": len(g),
+                "eligible": int((g["status"] == ELIGIBLE).sum()),
+                "control": int((g["status"] == "control").sum()),
+                "sends": len(sent),
+                "explore": int((g["arm"] == "explore").sum()),
+                "holdout": int((g["arm"] == HOLDOUT).sum()),
+                "expected_redemptions": round(float(sent["score"].sum()), 6),
+                "expected_cost": round(float(sent["expected_cost"].sum()), 6),
+            }
+        )
     sent = d[d["chosen"]]
     return {
         "run_date": d["run_date"].iloc[0].isoformat() if len(d) else None,
@@ -151,5 +183,6 @@ def _summary(settings: Settings, cands: pd.DataFrame, d: pd.DataFrame) -> dict[s
 
 def replay_settings(settings: Settings, candidates: pd.DataFrame) -> Settings:
     """Replay spends no money and explores nothing: only the campaigns' caps bind."""
-    return settings.model_copy(update={"budget_per_day": float(len(candidates)) * 1e6 or 1.0,
-                                       "explore_share": 0.0, "holdout_share": 0.0})
+    return settings.model_copy(
+        update={"budget_per_day": float(len(candidates)) * 1e6 or 1.0, "explore_share": 0.0, "holdout_share": 0.0}
+    )

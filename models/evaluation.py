@@ -7,8 +7,8 @@ correlation of one household's rows across campaigns).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy.stats import rankdata
@@ -67,12 +67,16 @@ def capture_at(y: np.ndarray, p: np.ndarray, campaign: np.ndarray, share: float)
 
 
 # every metric as f(y, p, campaign); all_metrics and the bootstrap intervals use this one list
+def _capture_metric(share: float) -> Callable[[np.ndarray, np.ndarray, np.ndarray], float]:
+    return lambda y, p, c: capture_at(y, p, c, share)
+
+
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], float]] = {
     "roc_auc": lambda y, p, c: roc_auc(y, p),
     "pr_auc": lambda y, p, c: pr_auc(y, p),
     "log_loss": lambda y, p, c: log_loss(y, p),
     "auc_within_campaign": auc_within_campaign,
-    **{f"capture_{int(s * 100)}": (lambda y, p, c, s=s: capture_at(y, p, c, s)) for s in CAPTURE_SHARES},
+    **{f"capture_{int(s * 100)}": _capture_metric(s) for s in CAPTURE_SHARES},
 }
 LOWER_IS_BETTER = frozenset({"log_loss"})
 
@@ -93,8 +97,9 @@ def reliability_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict
     for b in range(bins):
         m = idx == b
         if m.any():
-            rows.append({"bin": b, "rows": int(m.sum()), "mean_score": float(p[m].mean()),
-                         "observed_rate": float(y[m].mean())})
+            rows.append(
+                {"bin": b, "rows": int(m.sum()), "mean_score": float(p[m].mean()), "observed_rate": float(y[m].mean())}
+            )
     return rows
 
 
@@ -113,8 +118,15 @@ class Interval:
 
 def bootstrap_differences(
     metrics: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], float]],
-    y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray, campaign: np.ndarray, household: np.ndarray,
-    *, n_boot: int = 300, level: float = 0.90, seed: int = 0,
+    y: np.ndarray,
+    p_a: np.ndarray,
+    p_b: np.ndarray,
+    campaign: np.ndarray,
+    household: np.ndarray,
+    *,
+    n_boot: int = 300,
+    level: float = 0.90,
+    seed: int = 0,
 ) -> dict[str, Interval]:
     """metric(B) - metric(A) for each metric, with household-cluster bootstrap intervals.
 
@@ -126,7 +138,7 @@ def bootstrap_differences(
     households, inverse = np.unique(household, return_inverse=True)
     order = np.argsort(inverse, kind="stable")
     bounds = np.searchsorted(inverse[order], np.arange(len(households) + 1))
-    rows_of = [order[bounds[i]:bounds[i + 1]] for i in range(len(households))]
+    rows_of = [order[bounds[i] : bounds[i + 1]] for i in range(len(households))]
     diffs: dict[str, list[float]] = {name: [] for name in metrics}
     for _ in range(n_boot):
         pick = rng.integers(0, len(households), len(households))
@@ -145,9 +157,17 @@ def bootstrap_differences(
 
 def bootstrap_difference(
     metric: Callable[[np.ndarray, np.ndarray, np.ndarray], float],
-    y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray, campaign: np.ndarray, household: np.ndarray,
-    *, n_boot: int = 300, level: float = 0.90, seed: int = 0,
+    y: np.ndarray,
+    p_a: np.ndarray,
+    p_b: np.ndarray,
+    campaign: np.ndarray,
+    household: np.ndarray,
+    *,
+    n_boot: int = 300,
+    level: float = 0.90,
+    seed: int = 0,
 ) -> Interval:
     """metric(B) - metric(A), with a household-cluster bootstrap interval."""
-    return bootstrap_differences({"m": metric}, y, p_a, p_b, campaign, household,
-                                 n_boot=n_boot, level=level, seed=seed)["m"]
+    return bootstrap_differences(
+        {"m": metric}, y, p_a, p_b, campaign, household, n_boot=n_boot, level=level, seed=seed
+    )["m"]

@@ -16,26 +16,71 @@ import pandas as pd
 
 # numeric facts of offer_features (as of the campaign's start); see the marts' yml for meaning
 NUMERIC_FEATURES: tuple[str, ...] = (
-    "duration_days", "n_coupons", "n_products", "planned_size", "expected_discount",
-    "days_since_last_purchase", "days_since_first_purchase",
-    "baskets_per_week_30d", "baskets_per_week_90d", "baskets_per_week_all",
-    "spend_per_week_30d", "spend_per_week_90d", "spend_per_week_all",
-    "avg_basket_value_90d", "avg_basket_value_all", "share_baskets_with_coupon",
-    "n_stores", "n_products_90d", "n_products_all", "n_departments",
-    "coupon_lines_all", "coupon_lines_90d", "coupon_discount_all", "retail_disc_share",
-    "private_label_share", "dept_share_grocery", "dept_share_drug_gm", "dept_share_produce",
-    "dept_share_meat", "dept_share_deli", "dept_share_fuel", "dept_share_pastry", "dept_share_other",
-    "campaigns_received", "campaigns_received_type_a", "campaigns_received_type_b",
-    "campaigns_received_type_c", "campaigns_redeemed", "redemptions_all", "redemptions_90d",
+    "duration_days",
+    "n_coupons",
+    "n_products",
+    "planned_size",
+    "expected_discount",
+    "days_since_last_purchase",
+    "days_since_first_purchase",
+    "baskets_per_week_30d",
+    "baskets_per_week_90d",
+    "baskets_per_week_all",
+    "spend_per_week_30d",
+    "spend_per_week_90d",
+    "spend_per_week_all",
+    "avg_basket_value_90d",
+    "avg_basket_value_all",
+    "share_baskets_with_coupon",
+    "n_stores",
+    "n_products_90d",
+    "n_products_all",
+    "n_departments",
+    "coupon_lines_all",
+    "coupon_lines_90d",
+    "coupon_discount_all",
+    "retail_disc_share",
+    "private_label_share",
+    "dept_share_grocery",
+    "dept_share_drug_gm",
+    "dept_share_produce",
+    "dept_share_meat",
+    "dept_share_deli",
+    "dept_share_fuel",
+    "dept_share_pastry",
+    "dept_share_other",
+    "campaigns_received",
+    "campaigns_received_type_a",
+    "campaigns_received_type_b",
+    "campaigns_received_type_c",
+    "campaigns_redeemed",
+    "redemptions_all",
+    "redemptions_90d",
     "days_since_last_redemption",
-    "aff_products_all", "aff_products_90d", "aff_products_30d", "aff_baskets_all", "aff_baskets_90d",
-    "aff_coupons_touched_all", "aff_coupons_touched_90d", "aff_coupon_baskets_all",
-    "aff_spend_all", "aff_spend_90d", "aff_spend_share_all", "aff_products_share",
-    "aff_coupons_touched_share", "same_coupons_redeemed",
+    "aff_products_all",
+    "aff_products_90d",
+    "aff_products_30d",
+    "aff_baskets_all",
+    "aff_baskets_90d",
+    "aff_coupons_touched_all",
+    "aff_coupons_touched_90d",
+    "aff_coupon_baskets_all",
+    "aff_spend_all",
+    "aff_spend_90d",
+    "aff_spend_share_all",
+    "aff_products_share",
+    "aff_coupons_touched_share",
+    "same_coupons_redeemed",
 )
 CAMPAIGN_CATEGORICALS: tuple[str, ...] = ("campaign_type", "main_department")
 DEMOGRAPHIC_CATEGORICALS: tuple[str, ...] = (
-    "age", "income", "home_ownership", "marital_status", "household_size", "household_comp", "kids_count",
+    "age",
+    "income",
+    "home_ownership",
+    "marital_status",
+    "household_size",
+    "household_comp",
+    "kids_count",
 )
 
 SKEW_THRESHOLD = 2.0  # |skewness| on the training rows above which a non-negative feature is log1p'd
@@ -59,7 +104,7 @@ class Preprocessor:
     vocab: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def fit(cls, train: pd.DataFrame, numeric: list[str], categorical: list[str]) -> "Preprocessor":
+    def fit(cls, train: pd.DataFrame, numeric: list[str], categorical: list[str]) -> Preprocessor:
         missing = [c for c in numeric if c not in train.columns] + [c for c in categorical if c not in train.columns]
         if missing:
             raise ValueError(f"training rows lack feature columns {missing}: rebuild the marts (dbt build)")
@@ -117,7 +162,7 @@ class Preprocessor:
         return dict(self.__dict__)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Preprocessor":
+    def from_dict(cls, d: dict[str, Any]) -> Preprocessor:
         return cls(**d)
 
 

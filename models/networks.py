@@ -53,8 +53,14 @@ class Logistic(nn.Module):
 
 
 class MLP(nn.Module):
-    def __init__(self, n_numeric: int, cardinalities: list[int], hidden: tuple[int, ...] = (64, 32),
-                 emb_dim: int = 4, dropout: float = 0.1) -> None:
+    def __init__(
+        self,
+        n_numeric: int,
+        cardinalities: list[int],
+        hidden: tuple[int, ...] = (64, 32),
+        emb_dim: int = 4,
+        dropout: float = 0.1,
+    ) -> None:
         super().__init__()
         self.emb = _Embeddings(cardinalities, emb_dim)
         layers: list[nn.Module] = []
@@ -70,8 +76,14 @@ class MLP(nn.Module):
 
 
 class WideAndDeep(nn.Module):
-    def __init__(self, n_numeric: int, cardinalities: list[int], hidden: tuple[int, ...] = (64, 32),
-                 emb_dim: int = 4, dropout: float = 0.1) -> None:
+    def __init__(
+        self,
+        n_numeric: int,
+        cardinalities: list[int],
+        hidden: tuple[int, ...] = (64, 32),
+        emb_dim: int = 4,
+        dropout: float = 0.1,
+    ) -> None:
         super().__init__()
         self.wide = Logistic(n_numeric, cardinalities)
         self.deep = MLP(n_numeric, cardinalities, hidden, emb_dim, dropout)
@@ -80,8 +92,9 @@ class WideAndDeep(nn.Module):
         return self.wide(num, cat) + self.deep(num, cat)
 
 
-def build(family: str, n_numeric: int, cardinalities: list[int], hidden: tuple[int, ...],
-          emb_dim: int, dropout: float) -> nn.Module:
+def build(
+    family: str, n_numeric: int, cardinalities: list[int], hidden: tuple[int, ...], emb_dim: int, dropout: float
+) -> nn.Module:
     if family == "logistic":
         return Logistic(n_numeric, cardinalities)
     if family == "mlp":

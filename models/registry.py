@@ -38,8 +38,7 @@ class Registry:
     def versions(self) -> list[str]:
         """Published versions (trained models), oldest first; v0 is implicit."""
         found = {
-            key.split("/")[2] for key in self.store.list(f"{PREFIX}/versions/")
-            if key.endswith("/" + manifest.MANIFEST)
+            key.split("/")[2] for key in self.store.list(f"{PREFIX}/versions/") if key.endswith("/" + manifest.MANIFEST)
         }
         return sorted(found, key=_number)
 
@@ -52,7 +51,8 @@ class Registry:
             raise RegistryError(f"{prefix} already holds objects: a version is immutable")
         spec = {**model.spec(), "card": card, "version": version}
         manifest.publish(
-            self.store, prefix,
+            self.store,
+            prefix,
             {WEIGHTS: model.weights_bytes(), SPEC: manifest.to_json_bytes(spec)},
             {"kind": "model", "version": version, "family": model.config.family},
         )
@@ -67,7 +67,9 @@ class Registry:
         _number(version)
         ds = manifest.read(self.store, f"{PREFIX}/versions/{version}")
         if ds is None:
-            raise RegistryError(f"model version {version} is not in the registry (known: v0, {', '.join(self.versions())})")
+            raise RegistryError(
+                f"model version {version} is not in the registry (known: v0, {', '.join(self.versions())})"
+            )
         return json.loads(manifest.read_object(self.store, ds, SPEC))
 
     def load(self, version: str) -> RedemptionModel:
@@ -75,6 +77,8 @@ class Registry:
             raise RegistryError("v0 is the transparent rule, not a trained model")
         spec = self.card(version)
         ds = manifest.read(self.store, f"{PREFIX}/versions/{version}")
+        if ds is None:
+            raise RegistryError(f"model version {version} has no manifest: it was never published")
         return RedemptionModel.load(spec, manifest.read_object(self.store, ds, WEIGHTS))
 
     # -- the champion pointer and the decision log -------------------------------------------
@@ -94,8 +98,12 @@ class Registry:
         entry = {"seq": n, "previous_champion": self.champion(), **decision}
         self.store.put(f"{PREFIX}/decisions/{n:06d}.json", manifest.to_json_bytes(entry))
         if decision["action"] in ("promote", "rollback"):
-            self.store.put(f"{PREFIX}/champion.json", manifest.to_json_bytes(
-                {"version": decision["version"], "since_decision": n, "reason": decision["reason"]}))
+            self.store.put(
+                f"{PREFIX}/champion.json",
+                manifest.to_json_bytes(
+                    {"version": decision["version"], "since_decision": n, "reason": decision["reason"]}
+                ),
+            )
 
     def rollback(self, version: str, reason: str = "manual rollback") -> None:
         if version != V0:

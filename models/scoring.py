@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,8 +36,10 @@ class Scorer:
 def v0_scorer(prior_strength: float) -> Scorer:
     def predict(df: pd.DataFrame) -> np.ndarray:
         return champion_v0.smoothed_redemption_rate(
-            df["campaigns_received"].to_numpy(dtype=float), df["campaigns_redeemed"].to_numpy(dtype=float),
-            prior_strength)[0]
+            df["campaigns_received"].to_numpy(dtype=float),
+            df["campaigns_redeemed"].to_numpy(dtype=float),
+            prior_strength,
+        )[0]
 
     return Scorer(V0, "rule", predict)
 

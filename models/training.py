@@ -61,7 +61,7 @@ class TrainConfig:
             raise ValueError(f"n_members must be at least 1, not {self.n_members}")
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         # a version written before n_members existed holds exactly one network
         return cls(**{"n_members": 1, **d, "hidden": tuple(d["hidden"])})
 
@@ -75,8 +75,9 @@ class TrainConfig:
 
 
 def _build(config: TrainConfig, family: str, pre: Preprocessor) -> torch.nn.Module:
-    return networks.build(family, pre.n_numeric_inputs, pre.cardinalities, config.hidden, config.emb_dim,
-                          config.dropout)
+    return networks.build(
+        family, pre.n_numeric_inputs, pre.cardinalities, config.hidden, config.emb_dim, config.dropout
+    )
 
 
 @dataclass
@@ -116,12 +117,17 @@ class RedemptionModel:
         return buf.getvalue()
 
     def spec(self) -> dict[str, Any]:
-        return {"config": asdict(self.config), "preprocessor": self.preprocessor.to_dict(),
-                "members": [{"family": f, "seed": s} for f, s in self.config.members()],
-                "weights_format": WEIGHTS_FORMAT, "calibration": list(self.calibration), "info": self.info}
+        return {
+            "config": asdict(self.config),
+            "preprocessor": self.preprocessor.to_dict(),
+            "members": [{"family": f, "seed": s} for f, s in self.config.members()],
+            "weights_format": WEIGHTS_FORMAT,
+            "calibration": list(self.calibration),
+            "info": self.info,
+        }
 
     @classmethod
-    def load(cls, spec: dict[str, Any], weights: bytes) -> "RedemptionModel":
+    def load(cls, spec: dict[str, Any], weights: bytes) -> RedemptionModel:
         config = TrainConfig.from_dict(spec["config"])
         pre = Preprocessor.from_dict(spec["preprocessor"])
         saved = torch.load(io.BytesIO(weights), weights_only=True)
@@ -130,8 +136,10 @@ class RedemptionModel:
         elif saved.get("format") == spec["weights_format"] == WEIGHTS_FORMAT:
             states = saved["members"]
         else:
-            raise ValueError(f"weights format {saved.get('format')!r} (model.json says "
-                             f"{spec['weights_format']!r}) is not one this code reads ({WEIGHTS_FORMAT!r})")
+            raise ValueError(
+                f"weights format {saved.get('format')!r} (model.json says "
+                f"{spec['weights_format']!r}) is not one this code reads ({WEIGHTS_FORMAT!r})"
+            )
         members = config.members()
         if len(states) != len(members):
             raise ValueError(f"weights hold {len(states)} networks, the configuration {len(members)}")
@@ -155,7 +163,8 @@ def time_ordered_split(examples: pd.DataFrame, share: float) -> tuple[pd.DataFra
     """
     starts = examples.groupby("campaign_id")["as_of_date"].first().sort_values(kind="stable")
     positives = examples.groupby("campaign_id")[LABEL].sum()
-    valid, pos = [], 0
+    valid: list[int] = []
+    pos = 0
     for cid in reversed(starts.index.tolist()):
         if pos >= share * positives.sum() and valid:
             break
@@ -179,8 +188,9 @@ def _platt(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(res.x[0]), float(res.x[1])
 
 
-def train(examples: pd.DataFrame, config: TrainConfig = TrainConfig(),
-          device: torch.device | None = None) -> RedemptionModel:
+def train(
+    examples: pd.DataFrame, config: TrainConfig = TrainConfig(), device: torch.device | None = None
+) -> RedemptionModel:
     """Train one model on labelled, final rows."""
     if LABEL not in examples or examples[LABEL].isna().any():
         raise ValueError("every training row needs a final 0/1 label")
@@ -194,8 +204,7 @@ def train(examples: pd.DataFrame, config: TrainConfig = TrainConfig(),
     def tensors(df: pd.DataFrame):
         num, cat = pre.transform(df)
         y = df[LABEL].to_numpy(dtype=np.float32)
-        return (torch.from_numpy(num).to(device), torch.from_numpy(cat).to(device),
-                torch.from_numpy(y).to(device))
+        return (torch.from_numpy(num).to(device), torch.from_numpy(cat).to(device), torch.from_numpy(y).to(device))
 
     data = tensors(train_df), tensors(valid_df)
     nets, runs = [], []
@@ -210,11 +219,14 @@ def train(examples: pd.DataFrame, config: TrainConfig = TrainConfig(),
     model.calibration = _platt(v_logits, v_y)
     v_p = model.predict(valid_df)
     model.info = {
-        "train_rows": len(train_df), "train_positives": int(train_df[LABEL].sum()),
+        "train_rows": len(train_df),
+        "train_positives": int(train_df[LABEL].sum()),
         "train_campaigns": sorted(int(c) for c in train_df["campaign_id"].unique()),
         "validation_campaigns": sorted(int(c) for c in valid_df["campaign_id"].unique()),
         "train_window": [str(examples["as_of_date"].min())[:10], str(examples["as_of_date"].max())[:10]],
-        "best_epoch": runs[0]["best_epoch"], "members": runs, "epochs": sum(r["epochs"] for r in runs),
+        "best_epoch": runs[0]["best_epoch"],
+        "members": runs,
+        "epochs": sum(r["epochs"] for r in runs),
         "device": str(device),
         "validation": all_metrics(v_y, v_p, valid_df["campaign_id"].to_numpy()),
         "reliability": reliability_table(v_y, v_p, bins=5),
@@ -222,8 +234,14 @@ def train(examples: pd.DataFrame, config: TrainConfig = TrainConfig(),
     return model
 
 
-def _fit_member(config: TrainConfig, family: str, seed: int, pre: Preprocessor, data, device: torch.device,
-                ) -> tuple[torch.nn.Module, int, int]:
+def _fit_member(
+    config: TrainConfig,
+    family: str,
+    seed: int,
+    pre: Preprocessor,
+    data,
+    device: torch.device,
+) -> tuple[torch.nn.Module, int, int]:
     """One network, early-stopped on the validation loss: (network on the CPU, best epoch, epochs run)."""
     (xn, xc, y), (vn, vc, vy) = data
     torch.manual_seed(seed)

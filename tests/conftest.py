@@ -69,10 +69,14 @@ def store(request):
 def _env_for(home: Path, backend: str, seaweed=None, bucket=None) -> dict[str, str]:
     env = {"COUPONFLOW_HOME": str(home), "COUPONFLOW_STORAGE": backend}
     if backend == "s3":
-        env.update({
-            "COUPONFLOW_S3_ENDPOINT_URL": seaweed["endpoint"], "COUPONFLOW_S3_BUCKET": bucket,
-            "COUPONFLOW_S3_ACCESS_KEY_ID": ACCESS_KEY, "COUPONFLOW_S3_SECRET_ACCESS_KEY": SECRET_KEY,
-        })
+        env.update(
+            {
+                "COUPONFLOW_S3_ENDPOINT_URL": seaweed["endpoint"],
+                "COUPONFLOW_S3_BUCKET": bucket,
+                "COUPONFLOW_S3_ACCESS_KEY_ID": ACCESS_KEY,
+                "COUPONFLOW_S3_SECRET_ACCESS_KEY": SECRET_KEY,
+            }
+        )
     return env
 
 
@@ -130,5 +134,3 @@ def landed_year(source):
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_SESSION_DIR, ignore_errors=True)
-
-

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Callable
 
 import pyarrow as pa
 
 from couponflow.app.decision_inputs import load_candidates
-from couponflow.platform.config import Settings, load_settings
 from couponflow.app.ingest import land_through
-from couponflow.platform.storage import LocalStore
+from couponflow.platform.config import Settings, load_settings
 from couponflow.platform.resources import Resources
+from couponflow.platform.storage import LocalStore
 from couponflow.platform.warehouse import Warehouse, expose_lake, run_dbt
 from models.decision import CampaignDecision, decide
 

@@ -42,9 +42,19 @@ class SeaweedServer:
         self.data = root / "data"
         self.data.mkdir(parents=True, exist_ok=True)
         self.config = root / "s3.json"
-        self.config.write_text(json.dumps({"identities": [{
-            "name": "dev", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
-            "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]}))
+        self.config.write_text(
+            json.dumps(
+                {
+                    "identities": [
+                        {
+                            "name": "dev",
+                            "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+                            "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+                        }
+                    ]
+                }
+            )
+        )
         self.ports = {name: free_port() for name in ("s3", "master", "volume", "filer", "admin")}
         self.endpoint = f"http://127.0.0.1:{self.ports['s3']}"
         self._proc: subprocess.Popen | None = None
@@ -54,19 +64,35 @@ class SeaweedServer:
         import boto3
         from botocore.config import Config
 
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
-                            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": max_attempts}))
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": max_attempts}),
+        )
 
     def start(self, timeout: float = 60) -> None:
         p = self.ports
         cmd = [
-            str(self.weed), "mini", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={self.data}",
-            f"-s3.port={p['s3']}", f"-s3.config={self.config}", f"-master.port={p['master']}",
-            f"-volume.port={p['volume']}", f"-filer.port={p['filer']}", f"-admin.port={p['admin']}",
-            "-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
+            str(self.weed),
+            "mini",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-dir={self.data}",
+            f"-s3.port={p['s3']}",
+            f"-s3.config={self.config}",
+            f"-master.port={p['master']}",
+            f"-volume.port={p['volume']}",
+            f"-filer.port={p['filer']}",
+            f"-admin.port={p['admin']}",
+            "-webdav=false",
+            "-admin.ui=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
         ]
-        self._log = open(self.root / "weed.log", "ab")
+        self._log = open(self.root / "weed.log", "ab")  # noqa: SIM115 - held until stop()
         self._proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT)
         client = self.client()
         deadline = time.time() + timeout

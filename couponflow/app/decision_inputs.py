@@ -54,8 +54,9 @@ def replay_candidates(wh: Warehouse, run_date: date, share: float) -> pd.DataFra
 
 def campaign_starts(wh: Warehouse, first: date, last: date) -> list[date]:
     """The dates in [first, last] on which at least one campaign starts."""
-    df = wh.query("select distinct start_date from marts.campaigns where start_date between ? and ? order by 1",
-                  [first, last])
+    df = wh.query(
+        "select distinct start_date from marts.campaigns where start_date between ? and ? order by 1", [first, last]
+    )
     return [pd.Timestamp(d).date() for d in df["start_date"]]
 
 

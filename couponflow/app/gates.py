@@ -56,10 +56,15 @@ def campaign_inputs(res: Resources, decision: CampaignDecision) -> campaign_gate
         return in_control_group(households, settings.control_share, settings.control_salt)
 
     return campaign_gate.CampaignInputs(
-        decision, settings, control, do_not_contact=frozenset(do_not_contact(res.store)),
-        past_sends=our_sends(res.store, decision.run_date, res.settings.contact_window_days))
+        decision,
+        settings,
+        control,
+        do_not_contact=frozenset(do_not_contact(res.store)),
+        past_sends=our_sends(res.store, decision.run_date, res.settings.contact_window_days),
+    )
 
 
-def check_campaign(res: Resources, decision: CampaignDecision,
-                   gate: campaign_gate.CampaignGate | None = None) -> GateRun:
+def check_campaign(
+    res: Resources, decision: CampaignDecision, gate: campaign_gate.CampaignGate | None = None
+) -> GateRun:
     return (gate or campaign_gate.DEFAULT_GATE).run(campaign_inputs(res, decision))

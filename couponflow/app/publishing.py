@@ -23,16 +23,31 @@ from couponflow.platform.storage import ObjectStore
 from couponflow.platform.version import code_version
 from models.decision import SENDS_COLUMNS, CampaignDecision, policy_settings
 
-SENDS_SCHEMA = pa.schema([
-    ("household_id", pa.int64()), ("campaign_id", pa.int64()), ("score", pa.float64()),
-    ("propensity", pa.float64()), ("arm", pa.string()), ("expected_cost", pa.float64()),
-])
-DECISIONS_SCHEMA = pa.schema([
-    ("run_date", pa.date32()), ("household_id", pa.int64()), ("campaign_id", pa.int64()),
-    ("campaign_type", pa.string()), ("status", pa.string()), ("score", pa.float64()),
-    ("expected_cost", pa.float64()), ("chosen", pa.bool_()), ("arm", pa.string()),
-    ("p_selected", pa.float64()), ("propensity", pa.float64()),
-])
+SENDS_SCHEMA = pa.schema(
+    [
+        ("household_id", pa.int64()),
+        ("campaign_id", pa.int64()),
+        ("score", pa.float64()),
+        ("propensity", pa.float64()),
+        ("arm", pa.string()),
+        ("expected_cost", pa.float64()),
+    ]
+)
+DECISIONS_SCHEMA = pa.schema(
+    [
+        ("run_date", pa.date32()),
+        ("household_id", pa.int64()),
+        ("campaign_id", pa.int64()),
+        ("campaign_type", pa.string()),
+        ("status", pa.string()),
+        ("score", pa.float64()),
+        ("expected_cost", pa.float64()),
+        ("chosen", pa.bool_()),
+        ("arm", pa.string()),
+        ("p_selected", pa.float64()),
+        ("propensity", pa.float64()),
+    ]
+)
 assert tuple(SENDS_SCHEMA.names) == SENDS_COLUMNS
 
 
@@ -41,26 +56,36 @@ def _table(df: pd.DataFrame, schema: pa.Schema) -> pa.Table:
 
 
 def publish_campaign(
-    store: ObjectStore, settings: Settings, decision: CampaignDecision, *, force: bool = False,
+    store: ObjectStore,
+    settings: Settings,
+    decision: CampaignDecision,
+    *,
+    force: bool = False,
     replay: bool = False,
 ) -> manifest.Dataset:
     """Publish the decision log, then the campaign (its manifest is the day's commit point)."""
     day = decision.run_date
     meta = {
-        "kind": "campaign", "run_date": day.isoformat(), "code_version": code_version(),
+        "kind": "campaign",
+        "run_date": day.isoformat(),
+        "code_version": code_version(),
         "mode": "replay" if replay else "live",
         "model": decision.model,
         "policy": policy_settings(settings),
     }
     manifest.publish(
-        store, dated_prefix(DECISION_LOGS, day, replay=replay),
+        store,
+        dated_prefix(DECISION_LOGS, day, replay=replay),
         {DECISIONS: manifest.parquet_bytes(_table(decision.decisions, DECISIONS_SCHEMA))},
-        {**meta, "kind": "decisions"}, force=force,
+        {**meta, "kind": "decisions"},
+        force=force,
     )
     return manifest.publish(
-        store, dated_prefix(CAMPAIGNS, day, replay=replay),
+        store,
+        dated_prefix(CAMPAIGNS, day, replay=replay),
         {SENDS: manifest.parquet_bytes(_table(decision.sends, SENDS_SCHEMA))},
-        {**meta, "summary": decision.summary}, force=force,
+        {**meta, "summary": decision.summary},
+        force=force,
     )
 
 
@@ -68,8 +93,9 @@ def published_campaign(store: ObjectStore, day: date) -> manifest.Dataset | None
     return manifest.read(store, dated_prefix(CAMPAIGNS, day))
 
 
-def published_decisions(store: ObjectStore, day: date, *, replay: bool = False
-                        ) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+def published_decisions(
+    store: ObjectStore, day: date, *, replay: bool = False
+) -> tuple[pd.DataFrame, dict[str, Any]] | None:
     """The decision log published for ``day`` (under ``replay/`` for a replay) and its manifest."""
     ds = manifest.read(store, dated_prefix(DECISION_LOGS, day, replay=replay))
     if ds is None:

@@ -24,9 +24,7 @@ class SettingsError(ValueError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True)
 
     # -- where things live -------------------------------------------------------------------
     home: Path = Field(Path(".couponflow"), description="Home folder; every path derives from it")
@@ -52,9 +50,15 @@ class Settings(BaseSettings):
     prior_strength: float = Field(5.0, gt=0, description="Pseudo-campaigns of the v0 rule's smoothing prior")
     max_sends_in_window: int = Field(3, ge=1, description="Contact cap: our sends per household in the window")
     contact_window_days: int = Field(28, ge=1, description="Trailing window of the contact cap")
-    replay_share: float = Field(0.2, gt=0, le=1, description="Replay: share of a campaign's real recipients we may reach")
-    explore_share: float = Field(0.10, ge=0, lt=1, description="Share of each campaign's sends (without exploration) explored at random")
-    holdout_share: float = Field(0.10, ge=0, lt=1, description="Share of the selected held back as the campaign's control")
+    replay_share: float = Field(
+        0.2, gt=0, le=1, description="Replay: share of a campaign's real recipients we may reach"
+    )
+    explore_share: float = Field(
+        0.10, ge=0, lt=1, description="Share of each campaign's sends (without exploration) explored at random"
+    )
+    holdout_share: float = Field(
+        0.10, ge=0, lt=1, description="Share of the selected held back as the campaign's control"
+    )
     policy_salt: str = Field("couponflow-policy-v1", min_length=1, description="Seeds the policy's draws per run date")
 
     # -- the model and its promotion ---------------------------------------------------------
@@ -68,11 +72,10 @@ class Settings(BaseSettings):
     daily_cron: str = Field("0 6 * * *", description="Schedule of the daily deployment (cron)")
 
     @model_validator(mode="after")
-    def _s3_needs_a_bucket(self) -> "Settings":
+    def _s3_needs_a_bucket(self) -> Settings:
         if self.storage == "s3" and not self.s3_bucket:
             raise ValueError(
-                "COUPONFLOW_S3_BUCKET is required when COUPONFLOW_STORAGE=s3; "
-                "set it to the bucket that holds the lake"
+                "COUPONFLOW_S3_BUCKET is required when COUPONFLOW_STORAGE=s3; set it to the bucket that holds the lake"
             )
         return self
 
@@ -126,7 +129,8 @@ def load_settings(**overrides: object) -> Settings:
             shown = "" if "secret" in field or isinstance(value, dict) else f" (got {value!r})"
             lines.append(f"{var}: {err['msg']}{shown}")
         raise SettingsError(
-            "invalid couponflow settings:\n  " + "\n  ".join(lines)
+            "invalid couponflow settings:\n  "
+            + "\n  ".join(lines)
             + "\nFix the environment variables above (or the .env file) and run again."
         ) from None
 

@@ -42,10 +42,16 @@ def our_sends(store: ObjectStore, run_date: date, window_days: int) -> pd.DataFr
         ds = manifest.read(store, dated_prefix(CAMPAIGNS, day))
         if ds is None or ds.rows() == 0:
             continue
-        t = pq.read_table(io.BytesIO(manifest.read_object(store, ds, SENDS)),
-                          columns=["household_id", "campaign_id"]).to_pandas()
+        t = pq.read_table(
+            io.BytesIO(manifest.read_object(store, ds, SENDS)), columns=["household_id", "campaign_id"]
+        ).to_pandas()
         frames.append(t.assign(run_date=pd.Timestamp(day)))
     if not frames:
-        return pd.DataFrame({"household_id": pd.Series(dtype="int64"), "campaign_id": pd.Series(dtype="int64"),
-                             "run_date": pd.Series(dtype="datetime64[us]")})
+        return pd.DataFrame(
+            {
+                "household_id": pd.Series(dtype="int64"),
+                "campaign_id": pd.Series(dtype="int64"),
+                "run_date": pd.Series(dtype="datetime64[us]"),
+            }
+        )
     return pd.concat(frames, ignore_index=True)

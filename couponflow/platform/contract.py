@@ -9,7 +9,6 @@ per day under ``raw/<table>/date=D/``; static tables land one snapshot under
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 import pyarrow as pa
 
@@ -44,15 +43,30 @@ class RawTable:
 TRANSACTIONS = RawTable(
     name="transactions",
     columns={
-        "household_id": ID, "store_id": ID, "basket_id": ID, "product_id": ID, "quantity": ID,
-        "sales_value": MONEY, "retail_disc": MONEY, "coupon_disc": MONEY, "coupon_match_disc": MONEY,
-        "week": ID, "transaction_timestamp": TS,
+        "household_id": ID,
+        "store_id": ID,
+        "basket_id": ID,
+        "product_id": ID,
+        "quantity": ID,
+        "sales_value": MONEY,
+        "retail_disc": MONEY,
+        "coupon_disc": MONEY,
+        "coupon_match_disc": MONEY,
+        "week": ID,
+        "transaction_timestamp": TS,
     },
     key=("basket_id", "product_id"),
     daily=True,
     event_column="transaction_timestamp",
-    not_null=("household_id", "store_id", "basket_id", "product_id", "quantity", "sales_value",
-              "transaction_timestamp"),
+    not_null=(
+        "household_id",
+        "store_id",
+        "basket_id",
+        "product_id",
+        "quantity",
+        "sales_value",
+        "transaction_timestamp",
+    ),
     # quantity 0 and sales_value 0 occur legitimately (8,869 and 11,226 lines); discounts are
     # stored as non-negative amounts
     non_negative=("quantity", "sales_value", "retail_disc", "coupon_disc", "coupon_match_disc"),
@@ -81,8 +95,7 @@ CAMPAIGNS = RawTable(
 
 CAMPAIGN_DESCRIPTIONS = RawTable(
     name="campaign_descriptions",
-    columns={"campaign_id": ID, "campaign_type": TEXT, "start_date": TS, "end_date": TS,
-             "planned_size": ID},
+    columns={"campaign_id": ID, "campaign_type": TEXT, "start_date": TS, "end_date": TS, "planned_size": ID},
     key=("campaign_id",),
     daily=False,
     not_null=("campaign_id", "campaign_type", "start_date", "end_date", "planned_size"),
@@ -102,8 +115,15 @@ COUPONS = RawTable(
 
 PRODUCTS = RawTable(
     name="products",
-    columns={"product_id": ID, "manufacturer_id": ID, "department": TEXT, "brand": TEXT,
-             "product_category": TEXT, "product_type": TEXT, "package_size": TEXT},
+    columns={
+        "product_id": ID,
+        "manufacturer_id": ID,
+        "department": TEXT,
+        "brand": TEXT,
+        "product_category": TEXT,
+        "product_type": TEXT,
+        "package_size": TEXT,
+    },
     key=("product_id",),
     daily=False,
     not_null=("product_id",),
@@ -112,8 +132,16 @@ PRODUCTS = RawTable(
 
 DEMOGRAPHICS = RawTable(
     name="demographics",
-    columns={"household_id": ID, "age": TEXT, "income": TEXT, "home_ownership": TEXT,
-             "marital_status": TEXT, "household_size": TEXT, "household_comp": TEXT, "kids_count": TEXT},
+    columns={
+        "household_id": ID,
+        "age": TEXT,
+        "income": TEXT,
+        "home_ownership": TEXT,
+        "marital_status": TEXT,
+        "household_size": TEXT,
+        "household_comp": TEXT,
+        "kids_count": TEXT,
+    },
     key=("household_id",),
     daily=False,
     not_null=("household_id",),

@@ -70,15 +70,18 @@ class GateResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "gate": self.gate, "table": self.table, "partition": self.partition,
+            "gate": self.gate,
+            "table": self.table,
+            "partition": self.partition,
             "success": self.success,
             "checks": [c.__dict__ for c in self.checks],
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "GateResult":
-        checks = [CheckResult(**{k: v for k, v in c.items() if k in CheckResult.__dataclass_fields__})
-                  for c in d["checks"]]
+    def from_dict(cls, d: dict[str, Any]) -> GateResult:
+        checks = [
+            CheckResult(**{k: v for k, v in c.items() if k in CheckResult.__dataclass_fields__}) for c in d["checks"]
+        ]
         return cls(d["gate"], d["table"], d["partition"], checks)
 
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from datetime import date
 
 # object names
-PART = "part-0.parquet"            # a raw partition's data
-VALIDATION = "validation.json"     # a gate's result, beside the data it describes
+PART = "part-0.parquet"  # a raw partition's data
+VALIDATION = "validation.json"  # a gate's result, beside the data it describes
 SENDS = "sends.parquet"
 DECISIONS = "decisions.parquet"
 REPORT_PAGE = "index.html"

@@ -18,19 +18,20 @@ baseline of the volume check).
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Callable, Protocol
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from couponflow.platform import manifest
 from couponflow.platform.contract import DAILY_TABLES, RAW_CONTRACT_VERSION, SNAPSHOT_TABLES
-from couponflow.platform.lake import PART, VALIDATION, date_of, raw_prefix, raw_table_prefix
-from couponflow.platform.storage import ObjectStore
 from couponflow.platform.gate_results import GateFailed, GateResult
+from couponflow.platform.lake import PART, VALIDATION, date_of, raw_prefix, raw_table_prefix
 from couponflow.platform.quarantine import write_quarantine
+from couponflow.platform.storage import ObjectStore
 
 __all__ = ["GateFailed", "LandingReport", "RawCheck", "RawContext", "land_through", "landed_days", "published_days"]
 
@@ -50,8 +51,9 @@ class RawContext:
 class RawCheck(Protocol):
     """The raw gate: one table's partitions (parquet bytes by day; None = snapshot) -> results."""
 
-    def __call__(self, table: str, partitions: dict[date | None, bytes], *,
-                 context: RawContext) -> dict[date | None, GateResult]: ...
+    def __call__(
+        self, table: str, partitions: dict[date | None, bytes], *, context: RawContext
+    ) -> dict[date | None, GateResult]: ...
 
 
 class Source(Protocol):
@@ -68,7 +70,6 @@ class LandingReport:
     landed_days: list[date] = field(default_factory=list)
     landed_snapshots: list[str] = field(default_factory=list)
     gate_results: list[GateResult] = field(default_factory=list)
-
 
 
 def published_days(store: ObjectStore, table: str) -> set[date]:
@@ -89,7 +90,10 @@ def landed_days(store: ObjectStore) -> list[date]:
 
 def _meta(source: Source, table: str, d: date | None) -> dict:
     return {
-        "kind": "raw", "contract": RAW_CONTRACT_VERSION, "source": source.name, "table": table,
+        "kind": "raw",
+        "contract": RAW_CONTRACT_VERSION,
+        "source": source.name,
+        "table": table,
         "partition": d.isoformat() if d else "snapshot",
     }
 
@@ -117,8 +121,11 @@ def snapshot_context(store: ObjectStore, pending: dict[str, bytes] | None = None
     coupons = _snapshot_table(store, "coupons", pending)
     return RawContext(
         product_ids=frozenset(products["product_id"].to_pylist()) if products is not None else None,
-        coupon_campaigns=(frozenset(zip(coupons["coupon_upc"].to_pylist(), coupons["campaign_id"].to_pylist()))
-                          if coupons is not None else None),
+        coupon_campaigns=(
+            frozenset(zip(coupons["coupon_upc"].to_pylist(), coupons["campaign_id"].to_pylist()))
+            if coupons is not None
+            else None
+        ),
     )
 
 
@@ -134,8 +141,11 @@ def _row_history(store: ObjectStore, first_pending: date) -> dict[date, int]:
 
 
 def land_snapshots(store: ObjectStore, source: Source, check: RawCheck, report: LandingReport) -> None:
-    pending = {spec.name: manifest.parquet_bytes(source.snapshot(spec.name)) for spec in SNAPSHOT_TABLES
-               if not store.exists(f"{raw_prefix(spec.name, None)}/{manifest.MANIFEST}")}
+    pending = {
+        spec.name: manifest.parquet_bytes(source.snapshot(spec.name))
+        for spec in SNAPSHOT_TABLES
+        if not store.exists(f"{raw_prefix(spec.name, None)}/{manifest.MANIFEST}")
+    }
     if not pending:
         return
     context = snapshot_context(store, pending)
@@ -149,8 +159,7 @@ def land_snapshots(store: ObjectStore, source: Source, check: RawCheck, report: 
         if not result.success:
             _quarantine(store, result, None, data)
             raise GateFailed([result], list(report.gate_results))
-        manifest.publish(store, prefix, {PART: data, VALIDATION: _validation(result)},
-                         _meta(source, spec.name, None))
+        manifest.publish(store, prefix, {PART: data, VALIDATION: _validation(result)}, _meta(source, spec.name, None))
         report.landed_snapshots.append(spec.name)
 
 
@@ -186,11 +195,13 @@ def land_through(
         return report
 
     # serialise every pending partition, then gate each table's partitions in one batch
-    files = {spec.name: {d: manifest.parquet_bytes(source.day(spec.name, d)) for d in pending}
-             for spec in DAILY_TABLES}
+    files: dict[str, dict[date | None, bytes]] = {
+        spec.name: {d: manifest.parquet_bytes(source.day(spec.name, d)) for d in pending} for spec in DAILY_TABLES
+    }
     snap = snapshot_context(store)
-    context = RawContext(campaign_landing_dates(store, source), snap.product_ids, snap.coupon_campaigns,
-                         _row_history(store, pending[0]))
+    context = RawContext(
+        campaign_landing_dates(store, source), snap.product_ids, snap.coupon_campaigns, _row_history(store, pending[0])
+    )
     results = {name: check(name, parts, context=context) for name, parts in files.items()}
 
     for i, d in enumerate(pending):
@@ -202,9 +213,12 @@ def land_through(
                 _quarantine(store, r, d, files[r.table][d])
             raise GateFailed(failed, list(report.gate_results))  # with the warnings of the days before
         for spec, result in zip(DAILY_TABLES, day_results):
-            manifest.publish(store, raw_prefix(spec.name, d),
-                             {PART: files[spec.name][d], VALIDATION: _validation(result)},
-                             _meta(source, spec.name, d))
+            manifest.publish(
+                store,
+                raw_prefix(spec.name, d),
+                {PART: files[spec.name][d], VALIDATION: _validation(result)},
+                _meta(source, spec.name, d),
+            )
         report.landed_days.append(d)
         if on_progress:
             on_progress(i + 1, len(pending))

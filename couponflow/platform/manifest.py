@@ -96,8 +96,7 @@ def publish(
             return Dataset(prefix, manifest)
         if not force:
             raise FileExistsError(
-                f"{prefix} is already published with different content; "
-                "re-run with --force to replace it"
+                f"{prefix} is already published with different content; re-run with --force to replace it"
             )
         store.delete(manifest_key)
     for name, data in sorted(objects.items()):

@@ -144,9 +144,7 @@ class S3Store:
                 ) from None
             raise StoreError(f"{what} on {self.description} failed: {code or exc}") from None
         except BotoCoreError as exc:
-            raise StoreError(
-                f"cannot reach {self.description} ({exc}): check COUPONFLOW_S3_ENDPOINT_URL"
-            ) from None
+            raise StoreError(f"cannot reach {self.description} ({exc}): check COUPONFLOW_S3_ENDPOINT_URL") from None
 
     def put(self, key: str, data: bytes) -> None:
         self._call("PUT", self._client.put_object, Key=self._key(key), Body=data)
@@ -192,7 +190,5 @@ def open_store(settings: Settings) -> ObjectStore:
         endpoint_url=settings.s3_endpoint_url,
         region=settings.s3_region,
         access_key_id=settings.s3_access_key_id.get_secret_value() if settings.s3_access_key_id else None,
-        secret_access_key=(
-            settings.s3_secret_access_key.get_secret_value() if settings.s3_secret_access_key else None
-        ),
+        secret_access_key=(settings.s3_secret_access_key.get_secret_value() if settings.s3_secret_access_key else None),
     )

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 import pandas as pd
@@ -23,7 +23,7 @@ from couponflow.platform.contract import DAILY_TABLES, SNAPSHOT_TABLES
 from couponflow.platform.lake import raw_table_prefix
 from couponflow.platform.storage import ObjectStore
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 
 class WarehouseError(RuntimeError):
@@ -80,8 +80,9 @@ def expose_lake(settings: Settings, store: ObjectStore) -> dict[str, int]:
     published = {spec.name: _published(store, spec.name) for spec in DAILY_TABLES + SNAPSHOT_TABLES}
     # a day is landed only when every daily table of it is: a half-landed day (a crash between its
     # tables) stays invisible to dbt until the next run completes it
-    complete_days = set.intersection(*({ds.manifest["partition"] for ds in published[spec.name]}
-                                       for spec in DAILY_TABLES))
+    complete_days = set.intersection(
+        *({ds.manifest["partition"] for ds in published[spec.name]} for spec in DAILY_TABLES)
+    )
     for spec in DAILY_TABLES + SNAPSHOT_TABLES:
         datasets = published[spec.name]
         if spec.daily:
@@ -91,14 +92,17 @@ def expose_lake(settings: Settings, store: ObjectStore) -> dict[str, int]:
                 f"the lake holds no published {spec.name} data: land some days first "
                 "(couponflow daily --date D lands everything before D)"
             )
-        paths = [str(_local_file(store, settings, ds, o["name"]))
-                 for ds in datasets for o in ds.objects if o["name"].endswith(".parquet")]
+        paths = [
+            str(_local_file(store, settings, ds, o["name"]))
+            for ds in datasets
+            for o in ds.objects
+            if o["name"].endswith(".parquet")
+        ]
         counts[spec.name] = len(paths)
         file_list = "[" + ", ".join(_sql_str(p) for p in sorted(paths)) + "]"
         if spec.daily:
             views[spec.name] = (
-                f"select * from read_parquet({file_list}, hive_partitioning = true, "
-                "hive_types = {'date': DATE})"
+                f"select * from read_parquet({file_list}, hive_partitioning = true, hive_types = {{'date': DATE}})"
             )
             landed += [(spec.name, ds.manifest["partition"]) for ds in datasets]
         else:
@@ -109,8 +113,7 @@ def expose_lake(settings: Settings, store: ObjectStore) -> dict[str, int]:
         for name, sql in views.items():
             con.execute(f"create or replace view raw.{name} as {sql}")
         con.execute(
-            "create or replace view raw.landed_partitions as "
-            f"select * from (values {values}) as t(table_name, date)"
+            f"create or replace view raw.landed_partitions as select * from (values {values}) as t(table_name, date)"
         )
     return counts
 
@@ -142,16 +145,29 @@ def run_dbt(settings: Settings, *args: str) -> DbtResult:
         if event.info.level == "warn":
             warnings.append(event.info.msg)
 
-    env = {"COUPONFLOW_WAREHOUSE_PATH": str(settings.warehouse_path), "DO_NOT_TRACK": "1",
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env = {
+        "COUPONFLOW_WAREHOUSE_PATH": str(settings.warehouse_path),
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     command = " ".join(a for a in args if not a.startswith("-")) or "build"
     try:
-        res = dbtRunner(callbacks=[collect]).invoke([
-            *(args or ("build",)), "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-            "--target-path", str(settings.dbt_target_dir), "--log-path", str(settings.dbt_log_dir), "--quiet",
-        ])
+        res = dbtRunner(callbacks=[collect]).invoke(
+            [
+                *(args or ("build",)),
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+                "--target-path",
+                str(settings.dbt_target_dir),
+                "--log-path",
+                str(settings.dbt_log_dir),
+                "--quiet",
+            ]
+        )
     finally:
         for k, v in old.items():
             if v is None:
@@ -163,10 +179,14 @@ def run_dbt(settings: Settings, *args: str) -> DbtResult:
     results = getattr(res.result, "results", None) or []  # node results (not for docs generate)
     nodes = [(r.node.unique_id, str(r.status)) for r in results]
     if not res.success:
-        bad = [f"{r.node.unique_id}: {(r.message or '').strip()[:300]}" for r in results
-               if str(r.status) in ("error", "fail")]
+        bad = [
+            f"{r.node.unique_id}: {(r.message or '').strip()[:300]}"
+            for r in results
+            if str(r.status) in ("error", "fail")
+        ]
         raise WarehouseError(
-            f"dbt {command} failed on {len(bad)} node(s): " + "; ".join(bad[:5])
+            f"dbt {command} failed on {len(bad)} node(s): "
+            + "; ".join(bad[:5])
             + f". See {settings.dbt_log_dir}/dbt.log"
         )
     return DbtResult(nodes, warnings)
@@ -218,4 +238,3 @@ class Warehouse:
         if self._con is not None:
             raise RuntimeError("a warehouse session is open: close it before dbt runs (one writer per DuckDB file)")
         return run_dbt(self.settings, *args)
-

@@ -24,12 +24,15 @@ def test_env_prefix_is_read(monkeypatch, tmp_path):
     assert s.budget_per_day == 99.5 and s.home_dir == (tmp_path / "h").resolve()
 
 
-@pytest.mark.parametrize("var,value", [
-    ("COUPONFLOW_BUDGET_PER_DAY", "lots"),
-    ("COUPONFLOW_BUDGET_PER_DAY", "-1"),
-    ("COUPONFLOW_STORAGE", "ftp"),
-    ("COUPONFLOW_CONTROL_SHARE", "1.5"),
-])
+@pytest.mark.parametrize(
+    "var,value",
+    [
+        ("COUPONFLOW_BUDGET_PER_DAY", "lots"),
+        ("COUPONFLOW_BUDGET_PER_DAY", "-1"),
+        ("COUPONFLOW_STORAGE", "ftp"),
+        ("COUPONFLOW_CONTROL_SHARE", "1.5"),
+    ],
+)
 def test_bad_value_names_the_variable(monkeypatch, var, value):
     monkeypatch.setenv(var, value)
     with pytest.raises(SettingsError) as exc:

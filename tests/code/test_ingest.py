@@ -56,7 +56,8 @@ def test_a_corrupted_day_is_quarantined_and_nothing_after_it_lands(store, source
         assert manifest.read(store, raw_prefix(spec.name, bad_day)) is None
     assert store.exists("quarantine/raw/date=2017-01-04/transactions/part-0.parquet")
     assert b"expect_column_values_to_not_be_null" in store.get(
-        "quarantine/raw/date=2017-01-04/transactions/validation.json")
+        "quarantine/raw/date=2017-01-04/transactions/validation.json"
+    )
     # once the upstream file is fixed, the same call finishes the job
     assert land_through(store, source, date(2017, 1, 6)).landed_days == [date(2017, 1, d) for d in (4, 5, 6)]
 

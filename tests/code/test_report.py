@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
@@ -16,16 +17,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dataclasses import replace
-
 from couponflow.app import report
 from couponflow.app.gates import check_campaign, check_marts
 from couponflow.app.publishing import publish_campaign
 from couponflow.platform import manifest
 from couponflow.platform.storage import LocalStore
-from tests.helpers import decide_day
 from expectations.raw_gate import check_partitions
 from models.scoring import v0_scorer
+from tests.helpers import decide_day
 
 D = date(2017, 10, 30)  # campaign 18 starts
 PREFIX = "reports/date=2017-10-30"
@@ -36,8 +35,11 @@ def published(landed_year):
     """The year's campaign of D decided, gated and published, and its report written."""
     settings, store, res = landed_year["settings"], landed_year["store"], landed_year["res"]
     decision = decide_day(res, D, v0_scorer(settings.prior_strength))
-    ran = {"raw": landed_year["report"].gate_results, "marts": check_marts(res, [D]).results,
-           "campaign": check_campaign(res, decision).results}
+    ran = {
+        "raw": landed_year["report"].gate_results,
+        "marts": check_marts(res, [D]).results,
+        "campaign": check_campaign(res, decision).results,
+    }
     publish_campaign(store, settings, decision)
     ds = report.write_report(res, D, ran)
     yield res, store, ds, decision, ran
@@ -75,8 +77,13 @@ def test_the_report_says_what_operators_need(published):
     # the data D decides on: the three partitions of D-1 and the four snapshots, then marts and campaign
     rows = {(r["gate"], r["table"], r["partition"]): r for r in c["gates"]["rows"]}
     assert ("raw", "transactions", "2017-10-29") in rows and ("raw", "coupons", "snapshot") in rows
-    assert {r["table"] for r in c["gates"]["rows"] if r["gate"] == "campaign"} == {"sends", "households",
-                                                                                     "campaigns", "totals", "contacts"}
+    assert {r["table"] for r in c["gates"]["rows"] if r["gate"] == "campaign"} == {
+        "sends",
+        "households",
+        "campaigns",
+        "totals",
+        "contacts",
+    }
     assert all(r["docs"] for r in c["gates"]["rows"]), [r for r in c["gates"]["rows"] if not r["docs"]]
     # the year's landing, folded: one line per problem, with its documented reason
     landed = {(p["table"], p["column"]): p for p in c["gates"]["landed"]}
@@ -106,7 +113,7 @@ def test_the_report_is_self_contained_relative_and_deterministic(published, monk
     parser.feed(page)
     assert not {"script", "link", "iframe", "object", "embed"} & set(parser.tags)
     assert not re.search(r"https?://|url\(|@import", page)
-    for tag, attr, value in parser.refs:
+    for _tag, attr, value in parser.refs:
         if attr == "src":
             assert value.startswith("data:image/png;base64,")
         else:  # relative links into this report's Data Docs, all published
@@ -128,9 +135,17 @@ def test_the_report_is_self_contained_relative_and_deterministic(published, monk
 # -- a real headless Chromium ------------------------------------------------------------------
 
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps",
-    "--disable-extensions", "--hide-scrollbars", "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
 ]
 
 
@@ -148,14 +163,27 @@ def _render(page: Path, tmp: Path) -> tuple[Path, list[str]]:
     """Screenshot ``page``; return it with the URLs the page itself asked the network for."""
     shot, netlog = tmp / "shot.png", tmp / "net.json"
     subprocess.run(
-        [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp / 'profile'}", f"--log-net-log={netlog}",
-         "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()],
-        check=True, capture_output=True, timeout=120)
+        [
+            _chromium(),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp / 'profile'}",
+            f"--log-net-log={netlog}",
+            "--window-size=1200,1600",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     log = json.loads(netlog.read_text())
     start = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
     # Chromium's own services (updates, time) have no initiating origin; the page's requests do
-    requested = [e["params"]["url"] for e in log["events"] if e["type"] == start and "url" in e.get("params", {})
-                 and e["params"].get("initiator") != "not an origin"]
+    requested = [
+        e["params"]["url"]
+        for e in log["events"]
+        if e["type"] == start and "url" in e.get("params", {}) and e["params"].get("initiator") != "not an origin"
+    ]
     return shot, requested
 
 
@@ -180,12 +208,17 @@ def test_the_report_renders_in_headless_chromium_and_loads_nothing_from_outside(
 
 # -- S3, and a stopped run ---------------------------------------------------------------------
 
+
 def test_data_docs_reach_s3_with_the_report(published, s3_store):
     res, _, _, _, ran = published
     ds = report.write_report(replace(res, store=s3_store), D, {"marts": ran["marts"], "campaign": ran["campaign"]})
     keys = set(s3_store.list(f"{PREFIX}/"))
-    assert {f"{PREFIX}/index.html", f"{PREFIX}/gates.json", f"{PREFIX}/data-docs/index.html",
-            f"{PREFIX}/data-docs/manifest.json"} <= keys
+    assert {
+        f"{PREFIX}/index.html",
+        f"{PREFIX}/gates.json",
+        f"{PREFIX}/data-docs/index.html",
+        f"{PREFIX}/data-docs/manifest.json",
+    } <= keys
     pages = [k for k in keys if "/data-docs/validations/" in k]
     assert len(pages) == 10  # 5 marts suites and 5 campaign suites
     for href in re.findall(r"href='([^']+)'", manifest.read_object(s3_store, ds, report.INDEX).decode()):

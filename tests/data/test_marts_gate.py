@@ -25,8 +25,12 @@ D = date(2017, 10, 30)  # campaign 18 (Type A) starts
 def test_the_marts_gate_passes_on_every_run_date_of_the_real_year(landed_year, source):
     run_dates = [d + timedelta(days=1) for d in source.days()]  # 2017-01-02 .. 2018-01-02
     run = check_marts(landed_year["res"], run_dates)
-    assert [r.table for r in run.results] == ["scoring_candidates", "candidate_counts", "household_features",
-                                               "training_examples"]
+    assert [r.table for r in run.results] == [
+        "scoring_candidates",
+        "candidate_counts",
+        "household_features",
+        "training_examples",
+    ]
     for r in run.results:
         assert r.status == "pass", r.one_line()
         assert r.partition == "2017-01-02..2018-01-02"
@@ -100,11 +104,25 @@ def _all_labels_zero(f):
 
 BAD = {
     # name: (mutation, table, column, severity)
-    "leak: a basket of the run date counted": (_leak_a_basket, "scoring_candidates", "baskets_all,baskets_before", "error"),
+    "leak: a basket of the run date counted": (
+        _leak_a_basket,
+        "scoring_candidates",
+        "baskets_all,baskets_before",
+        "error",
+    ),
     "leak: days since the last purchase is 0": (_age_zero, "scoring_candidates", "days_since_last_purchase", "error"),
-    "a household with features from the future": (_household_from_the_future, "scoring_candidates", "baskets_before", "error"),
-    "leak in the training features": (_training_leak, "household_features",
-                                      "days_since_last_purchase,days_since_last_basket", "error"),
+    "a household with features from the future": (
+        _household_from_the_future,
+        "scoring_candidates",
+        "baskets_before",
+        "error",
+    ),
+    "leak in the training features": (
+        _training_leak,
+        "household_features",
+        "days_since_last_purchase,days_since_last_basket",
+        "error",
+    ),
     "share above 1": (_share_above_one, "scoring_candidates", "private_label_share", "error"),
     "null rate jumps": (_nulls_jump, "scoring_candidates", "avg_basket_value_90d", "error"),
     "demographics gone (soft)": (_demographics_gone, "scoring_candidates", "age", "warning"),

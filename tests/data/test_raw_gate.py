@@ -48,9 +48,14 @@ def test_every_real_day_and_snapshot_passes(landed_year, source):
         assert result["success"]
         warned_snap = sorted((c["check"], c["column"]) for c in result["checks"] if not c["success"])
         # the only soft checks the real snapshots trip: the coupon duplicates and 16 unknown products
-        assert warned_snap == ([("expect_column_values_to_be_null", "_unknown_product_id"),
-                                ("expect_compound_columns_to_be_unique", "coupon_upc,product_id,campaign_id")]
-                               if spec.name == "coupons" else [])
+        assert warned_snap == (
+            [
+                ("expect_column_values_to_be_null", "_unknown_product_id"),
+                ("expect_compound_columns_to_be_unique", "coupon_upc,product_id,campaign_id"),
+            ]
+            if spec.name == "coupons"
+            else []
+        )
 
 
 def test_closed_christmas_day_lands_empty(landed_year):
@@ -75,23 +80,49 @@ def _bad_inputs(source) -> dict[str, tuple[bytes, str, str]]:
     good = _bytes(tx)
     return {
         "missing column": (_bytes(tx.drop_columns(["store_id"])), "expect_table_columns_to_match_set", ""),
-        "wrong type": (_bytes(replace_column(tx, "quantity", [str(q) for q in qty], pa.string())),
-                       "expect_column_values_to_be_of_type", "quantity"),
-        "null key": (_bytes(replace_column(tx, "basket_id", [None] + tx["basket_id"].to_pylist()[1:])),
-                     "expect_column_values_to_not_be_null", "basket_id"),
-        "duplicate rows": (_bytes(pa.concat_tables([tx, tx.slice(0, 5)])),
-                           "expect_compound_columns_to_be_unique", "basket_id,product_id"),
-        "negative quantity": (_bytes(replace_column(tx, "quantity", qty)), "expect_column_values_to_be_between", "quantity"),
-        "date from another day": (_bytes(replace_column(tx, "transaction_timestamp", ts)),
-                                  "expect_column_pair_values_to_be_equal", ""),
+        "wrong type": (
+            _bytes(replace_column(tx, "quantity", [str(q) for q in qty], pa.string())),
+            "expect_column_values_to_be_of_type",
+            "quantity",
+        ),
+        "null key": (
+            _bytes(replace_column(tx, "basket_id", [None] + tx["basket_id"].to_pylist()[1:])),
+            "expect_column_values_to_not_be_null",
+            "basket_id",
+        ),
+        "duplicate rows": (
+            _bytes(pa.concat_tables([tx, tx.slice(0, 5)])),
+            "expect_compound_columns_to_be_unique",
+            "basket_id,product_id",
+        ),
+        "negative quantity": (
+            _bytes(replace_column(tx, "quantity", qty)),
+            "expect_column_values_to_be_between",
+            "quantity",
+        ),
+        "date from another day": (
+            _bytes(replace_column(tx, "transaction_timestamp", ts)),
+            "expect_column_pair_values_to_be_equal",
+            "",
+        ),
         "truncated parquet": (good[: len(good) // 2], "readable_parquet", ""),
         "not parquet": (b"household_id,basket_id\n1,2\n", "readable_parquet", ""),
     }
 
 
-@pytest.mark.parametrize("case", ["missing column", "wrong type", "null key", "duplicate rows",
-                                  "negative quantity", "date from another day", "truncated parquet",
-                                  "not parquet"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing column",
+        "wrong type",
+        "null key",
+        "duplicate rows",
+        "negative quantity",
+        "date from another day",
+        "truncated parquet",
+        "not parquet",
+    ],
+)
 def test_bad_transactions_partition_fails_with_a_clear_reason(source, case):
     data, check, column = _bad_inputs(source)[case]
     result = check_partitions("transactions", {DAY: data})[DAY]
@@ -133,14 +164,16 @@ def test_a_campaign_ending_before_it_starts_fails(source):
 
 # -- checks against the snapshots and the trailing baseline ---------------------------------------
 
+
 def _context(source, day: date) -> RawContext:
     """The context landing builds: real snapshots and the real row counts of the 28 days before."""
     products, coupons = source.snapshot("products"), source.snapshot("coupons")
     return RawContext(
         product_ids=frozenset(products["product_id"].to_pylist()),
         coupon_campaigns=frozenset(zip(coupons["coupon_upc"].to_pylist(), coupons["campaign_id"].to_pylist())),
-        row_history={day - timedelta(days=i): source.day("transactions", day - timedelta(days=i)).num_rows
-                     for i in range(1, 29)},
+        row_history={
+            day - timedelta(days=i): source.day("transactions", day - timedelta(days=i)).num_rows for i in range(1, 29)
+        },
     )
 
 
@@ -198,8 +231,9 @@ def test_a_quiet_day_warns_and_a_day_without_history_is_not_judged(source):
     result = _gate(source, "transactions", tx.slice(0, tx.num_rows // 4))
     assert result.success and "volume_ratio" in [c.column for c in result.warnings]
     first = date(2017, 1, 3)  # two days of history: no baseline yet
-    result = check_partitions("transactions", {first: _bytes(source.day("transactions", first))},
-                              context=_context(source, first))[first]
+    result = check_partitions(
+        "transactions", {first: _bytes(source.day("transactions", first))}, context=_context(source, first)
+    )[first]
     assert result.success and "volume_ratio" not in [c.column for c in result.warnings]
 
 

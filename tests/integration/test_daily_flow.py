@@ -90,14 +90,13 @@ def test_without_a_date_daily_runs_the_next_unprocessed_day(local_home):
 
 
 def test_a_gate_failure_stops_the_run_and_a_fixed_rerun_succeeds(local_home, monkeypatch, source):
-    from flows import tasks
     from flows.daily import daily
 
     store = open_store(local_home)
     bad = corrupted(source, "transactions", date(2017, 1, 3), null_household)
     original = platform_resources.get_source
     monkeypatch.setattr(platform_resources, "get_source", lambda settings: bad)
-    with pytest.raises(GateFailed, match="transactions.household_id date=2017-01-03"):
+    with pytest.raises(GateFailed, match=r"transactions\.household_id date=2017-01-03"):
         daily(run_date=date(2017, 1, 5))
     assert store.list("campaigns/") == [] and store.list("decisions/") == []
     assert store.exists("quarantine/raw/date=2017-01-03/transactions/validation.json")
@@ -167,6 +166,6 @@ def test_replay_on_a_fresh_home_lands_the_day_and_keeps_apart(local_home):
     store = open_store(local_home)
     out = replay(run_date=CAMPAIGN_1_START, share=0.2)["days"][0]
     assert out["capture"] is None  # campaign 1 runs until 2017-04-09: its redemptions have not landed
-    assert 0 < out["sends"] <= 3   # 20% of its 13 real recipients, rounded up
+    assert 0 < out["sends"] <= 3  # 20% of its 13 real recipients, rounded up
     assert landed_days(store)[-1] == CAMPAIGN_1_START  # the retailer's sends of the day landed with it
     assert store.list("campaigns/") == [] and manifest.read(store, "replay/campaigns/date=2017-03-03")

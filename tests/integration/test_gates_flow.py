@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 
 from couponflow.platform import manifest
 from couponflow.platform import resources as platform_resources
+from couponflow.platform.gate_results import GateFailed
 from couponflow.platform.landing import landed_days
 from couponflow.platform.schedule import published_dates
 from couponflow.platform.storage import open_store
-from couponflow.platform.gate_results import GateFailed
 from tests.helpers import TransformedSource, replace_column
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -39,7 +39,7 @@ def _runs(store) -> list[dict]:
 
 
 def test_raw_gate_in_a_daily_run_a_10x_day_stops_it_an_empty_day_warns(local_home, monkeypatch, source):
-    from flows import cli, tasks
+    from flows import cli
 
     empty, tenfold = date(2017, 1, 10), date(2017, 1, 15)
 
@@ -47,8 +47,9 @@ def test_raw_gate_in_a_daily_run_a_10x_day_stops_it_an_empty_day_warns(local_hom
         if table == "transactions" and d == empty:
             return rows.slice(0, 0)  # the stores closed for the day
         if table == "transactions" and d == tenfold:  # a replayed export: ten copies, fresh basket ids
-            return pa.concat_tables([replace_column(rows, "basket_id", pc.add(rows["basket_id"], 10**12 * k))
-                                     for k in range(10)])
+            return pa.concat_tables(
+                [replace_column(rows, "basket_id", pc.add(rows["basket_id"], 10**12 * k)) for k in range(10)]
+            )
         return rows
 
     store = open_store(local_home)
@@ -69,8 +70,11 @@ def test_raw_gate_in_a_daily_run_a_10x_day_stops_it_an_empty_day_warns(local_hom
     assert landed[("transactions", "rows", "warn")]["partitions"] == ["2017-01-10"]  # soft: the run went on
     assert "2017-12-25" in landed[("transactions", "rows", "warn")]["reason"]
 
-    monkeypatch.setattr(platform_resources, "get_source", lambda settings: TransformedSource(
-        source, lambda t, d, rows: upstream(t, d, rows) if d == empty else rows))  # the export is fixed
+    monkeypatch.setattr(
+        platform_resources,
+        "get_source",
+        lambda settings: TransformedSource(source, lambda t, d, rows: upstream(t, d, rows) if d == empty else rows),
+    )  # the export is fixed
     res = CliRunner().invoke(cli.app, ["daily", "--date", "2017-01-17"])
     assert res.exit_code == 0, res.output
     assert published_dates(store) == [date(2017, 1, 17)] and landed_days(store)[-1] == date(2017, 1, 16)
@@ -79,7 +83,6 @@ def test_raw_gate_in_a_daily_run_a_10x_day_stops_it_an_empty_day_warns(local_hom
 
 
 def test_a_replayed_redemption_feed_stops_the_run_at_the_marts_gate(local_home, monkeypatch, source):
-    from flows import tasks
     from flows.daily import daily
 
     day, run_date = date(2017, 2, 9), date(2017, 2, 10)  # campaign 27 started on 2017-02-08
@@ -91,15 +94,24 @@ def test_a_replayed_redemption_feed_stops_the_run_at_the_marts_gate(local_home, 
         if table != "coupon_redemptions" or d != day:
             return rows
         n = len(recipients)
-        extra = pa.table({"household_id": recipients, "coupon_upc": pa.array([coupon] * n, pa.int64()),
-                          "campaign_id": pa.array([27] * n, pa.int64()),
-                          "redemption_date": pa.array([datetime(2017, 2, 9)] * n, pa.timestamp("us"))})
-        return pa.concat_tables([rows, extra]).group_by(rows.column_names).aggregate([]).sort_by(
-            [(k, "ascending") for k in rows.column_names])
+        extra = pa.table(
+            {
+                "household_id": recipients,
+                "coupon_upc": pa.array([coupon] * n, pa.int64()),
+                "campaign_id": pa.array([27] * n, pa.int64()),
+                "redemption_date": pa.array([datetime(2017, 2, 9)] * n, pa.timestamp("us")),
+            }
+        )
+        return (
+            pa.concat_tables([rows, extra])
+            .group_by(rows.column_names)
+            .aggregate([])
+            .sort_by([(k, "ascending") for k in rows.column_names])
+        )
 
     store = open_store(local_home)
     monkeypatch.setattr(platform_resources, "get_source", lambda settings: TransformedSource(source, replayed))
-    with pytest.raises(GateFailed, match="marts gate FAILED on training_examples.label_rate date=2017-02-10") as exc:
+    with pytest.raises(GateFailed, match=r"marts gate FAILED on training_examples\.label_rate date=2017-02-10") as exc:
         daily(run_date=run_date)
     assert "replayed rows" in str(exc.value)
     _nothing_published(store)
@@ -110,8 +122,11 @@ def test_a_replayed_redemption_feed_stops_the_run_at_the_marts_gate(local_home, 
     report = _report(store, run_date)
     assert report["gates"]["summary"] == {"raw": "warn", "marts": "fail", "campaign": "not run"}
     record = _runs(store)[-1]
-    assert record["status"] == "failed" and {"gate": "marts", "table": "training_examples", "partitions": 1,
-                                             "failed": 1, "warnings": 0} in record["gates"]
+    assert (
+        record["status"] == "failed"
+        and {"gate": "marts", "table": "training_examples", "partitions": 1, "failed": 1, "warnings": 0}
+        in record["gates"]
+    )
 
     # the fix the message names: drop the replayed day's partition, land it again from the fixed feed
     store.delete(f"raw/coupon_redemptions/date={day.isoformat()}/manifest.json")
@@ -131,13 +146,14 @@ def test_a_bad_decision_stops_the_run_before_publishing(local_home, monkeypatch)
         """An allocation bug: one control-group household is sent as well."""
         d = real_decide(settings, day, candidates, *args, **kwargs)
         i = d.decisions.index[d.decisions["status"] == "control"][0]
-        d.sends = pd.concat([d.sends, d.decisions.loc[[i], list(d.sends.columns)].assign(propensity=1.0)],
-                            ignore_index=True)
+        d.sends = pd.concat(
+            [d.sends, d.decisions.loc[[i], list(d.sends.columns)].assign(propensity=1.0)], ignore_index=True
+        )
         return d
 
     store = open_store(local_home)
     monkeypatch.setattr(tasks, "decide", buggy)
-    with pytest.raises(GateFailed, match="campaign gate FAILED on sends.in_control_group date=2017-02-08"):
+    with pytest.raises(GateFailed, match=r"campaign gate FAILED on sends\.in_control_group date=2017-02-08"):
         daily(run_date=run_date)
     _nothing_published(store)
     prefix = "quarantine/campaign/date=2017-02-08/sends"

@@ -34,7 +34,7 @@ def test_train_compare_promote_score_and_rollback(year_home):
     from flows.daily import daily
     from flows.train import train
 
-    settings, store = year_home
+    _, store = year_home
     registry = Registry(store)
     out = train()
     assert out["version"] == "v1" and out["reason"]
@@ -111,7 +111,7 @@ def test_a_replay_backfill_replays_every_campaign_start_of_the_range(year_home):
     first two windows have closed (capture known), 15 runs into 2018 (not yet)."""
     from flows.cli import app
 
-    settings, store = year_home
+    _, store = year_home
     res = CliRunner().invoke(app, ["backfill", "--start", "2017-08-08", "--end", "2017-09-20", "--replay"])
     assert res.exit_code == 0, res.output
     replayed = sorted(k.split("/")[2] for k in store.list("replay/campaigns/") if k.endswith("manifest.json"))

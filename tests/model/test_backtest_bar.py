@@ -25,8 +25,12 @@ def _noisy(p: np.ndarray, sd: float, seed: int) -> np.ndarray:
 
 
 def _bar(rows: pd.DataFrame, model: np.ndarray, logistic: np.ndarray):
-    scores = {"model": model, "logistic": logistic, "v0_rule": _noisy(true_probability(rows), 3.0, 2),
-              "random": np.random.default_rng(0).random(len(rows))}
+    scores = {
+        "model": model,
+        "logistic": logistic,
+        "v0_rule": _noisy(true_probability(rows), 3.0, 2),
+        "random": np.random.default_rng(0).random(len(rows)),
+    }
     metrics, vs, vs_rule = compare_scores(rows, scores, n_boot=100)
     result = BacktestResult(date(2017, 8, 8), rows[["household_id", "campaign_id"]], metrics, vs, vs_rule, [], 0)
     return quality_bar(result), format_table(result)

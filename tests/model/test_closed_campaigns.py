@@ -19,15 +19,31 @@ def simulate(seed: int, n: int = 3000, cap: int = 900, holdout: float = 0.2) -> 
     p = rng.beta(1.5, 10, n)
     score = np.clip(p + rng.normal(0, 0.03, n), 1e-4, 1)  # the logging model: p seen through noise
     cost = score * 2.0 + 0.1
-    d = decide_arms(np.arange(n), np.zeros(n, int), score, cost, 1e9, {0: cap},
-                    PolicyConfig(explore_share=0.2, holdout_share=holdout), rng)
+    d = decide_arms(
+        np.arange(n),
+        np.zeros(n, int),
+        score,
+        cost,
+        1e9,
+        {0: cap},
+        PolicyConfig(explore_share=0.2, holdout_share=holdout),
+        rng,
+    )
     sent = d.sent
     redeemed = (rng.random(n) < p + RATE_EFFECT * sent).astype(int)
     spend = rng.gamma(2.0, 5.0, n) + 30 * p + SPEND_EFFECT * sent
-    log = pd.DataFrame({
-        "arm": d.arm, "chosen": sent, "propensity": d.propensity, "score": score, "expected_cost": cost,
-        "redeemed": redeemed, "redemption_discount": redeemed * 1.5, "spend_on_coupon_products": spend,
-    })
+    log = pd.DataFrame(
+        {
+            "arm": d.arm,
+            "chosen": sent,
+            "propensity": d.propensity,
+            "score": score,
+            "expected_cost": cost,
+            "redeemed": redeemed,
+            "redemption_discount": redeemed * 1.5,
+            "spend_on_coupon_products": spend,
+        }
+    )
     return log, p
 
 

@@ -28,17 +28,17 @@ def test_off_policy_estimators_are_unbiased_for_a_new_policy():
     hh = np.repeat(np.arange(n_h), n_c)
     camp = np.tile(np.arange(n_c), n_h)
     x = rng.normal(size=len(hh))
-    mu_true = 1 / (1 + np.exp(-(-2.0 + 1.2 * x)))      # the real redemption probability if sent
+    mu_true = 1 / (1 + np.exp(-(-2.0 + 1.2 * x)))  # the real redemption probability if sent
     logged_score = 1 / (1 + np.exp(-(-2.0 + 0.4 * x + rng.normal(0, 1, len(hh)))))  # a weak model
     cost = logged_score + 0.1
     caps = {0: 150, 1: 150}
     config = PolicyConfig(explore_share=0.3, holdout_share=0.1)
-    target = ((x > 0.3) & (camp == 0)).astype(float)     # the policy to evaluate off-line
+    target = ((x > 0.3) & (camp == 0)).astype(float)  # the policy to evaluate off-line
     truth = float((target * mu_true).sum())
 
     estimates = {"ips": [], "snips": [], "dr": []}
     first = decide_arms(hh, camp, logged_score, cost, 120.0, caps, config, np.random.default_rng(0))
-    target = target * (first.propensity > 0)              # evaluate on the logged support
+    target = target * (first.propensity > 0)  # evaluate on the logged support
     truth = float((target * mu_true).sum())
     for seed in range(400):
         d = decide_arms(hh, camp, logged_score, cost, 120.0, caps, config, np.random.default_rng(seed))
@@ -51,7 +51,7 @@ def test_off_policy_estimators_are_unbiased_for_a_new_policy():
     assert abs(np.mean(estimates["ips"]) - truth) < 4 * se + 1e-9
     assert abs(np.mean(estimates["dr"]) - truth) < 4 * np.std(estimates["dr"]) / 20 + 1e-9
     assert abs(np.mean(estimates["snips"]) - truth) / truth < 0.05  # consistent, small bias
-    assert np.std(estimates["dr"]) < np.std(estimates["ips"])      # the reward model cuts variance
+    assert np.std(estimates["dr"]) < np.std(estimates["ips"])  # the reward model cuts variance
 
 
 def test_support_reports_what_the_logger_could_never_have_sent():

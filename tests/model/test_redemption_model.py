@@ -3,11 +3,10 @@ promotion only when a challenger is better and sane, a backtest blind to what fo
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import date
-
 import io
 import json
+from dataclasses import replace
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -22,7 +21,9 @@ from models.registry import V0, Registry, RegistryError
 from models.training import TrainConfig, time_ordered_split, train
 from tests.model.synthetic import make_examples, true_probability
 
-FAST = TrainConfig(max_epochs=40, patience=8, n_members=1)  # one network keeps these quick; ensemble tests set n_members
+FAST = TrainConfig(
+    max_epochs=40, patience=8, n_members=1
+)  # one network keeps these quick; ensemble tests set n_members
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +50,20 @@ def test_a_seed_ensemble_is_deterministic_and_its_members_are_the_single_seed_ne
     for net, single in zip(ensemble.networks, singles):
         for a, b in zip(net.state_dict().values(), single.networks[0].state_dict().values()):
             assert torch.equal(a, b)
-    np.testing.assert_allclose(ensemble.logits(examples), np.mean([m.logits(examples) for m in singles], axis=0),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        ensemble.logits(examples), np.mean([m.logits(examples) for m in singles], axis=0), rtol=1e-12, atol=1e-12
+    )
     assert not np.array_equal(ensemble.predict(examples), singles[0].predict(examples))
 
 
 def test_the_blend_trains_a_logistic_and_an_mlp_per_seed(examples):
     blend = train(examples, replace(FAST, family="blend", n_members=2))
     assert [(m["family"], m["seed"]) for m in blend.info["members"]] == [
-        ("logistic", 0), ("mlp", 0), ("logistic", 1), ("mlp", 1)]
+        ("logistic", 0),
+        ("mlp", 0),
+        ("logistic", 1),
+        ("mlp", 1),
+    ]
     assert [type(n).__name__ for n in blend.networks] == ["Logistic", "MLP", "Logistic", "MLP"]
 
 
@@ -95,6 +101,7 @@ def test_censored_labels_are_refused(examples):
 
 # -- the promotion rule on scores whose truth is known -----------------------------------------
 
+
 @pytest.fixture(scope="module")
 def holdout() -> pd.DataFrame:
     df = make_examples(n_campaigns=1, per_campaign=1500, seed=11)
@@ -103,8 +110,16 @@ def holdout() -> pd.DataFrame:
 
 
 def _decide(h: pd.DataFrame, champion: np.ndarray, challenger: np.ndarray):
-    return decide(h["label"].to_numpy(), h["campaign_id"].to_numpy(), h["household_id"].to_numpy(),
-                  champion, challenger, PromotionRule(), features=["aff_spend_all"], mart_columns={"aff_spend_all"})
+    return decide(
+        h["label"].to_numpy(),
+        h["campaign_id"].to_numpy(),
+        h["household_id"].to_numpy(),
+        champion,
+        challenger,
+        PromotionRule(),
+        features=["aff_spend_all"],
+        mart_columns={"aff_spend_all"},
+    )
 
 
 def test_a_better_challenger_is_promoted(holdout):
@@ -123,11 +138,14 @@ def test_a_worse_or_equal_challenger_is_not_promoted(holdout):
     assert not same.promote
 
 
-@pytest.mark.parametrize("broken,problem", [
-    (lambda p: np.where(np.arange(len(p)) == 3, np.nan, p), "NaN"),
-    (lambda p: np.full(len(p), 0.2), "constant"),
-    (lambda p: np.clip(p * 4, 0, 1), "calibration off"),
-])
+@pytest.mark.parametrize(
+    "broken,problem",
+    [
+        (lambda p: np.where(np.arange(len(p)) == 3, np.nan, p), "NaN"),
+        (lambda p: np.full(len(p), 0.2), "constant"),
+        (lambda p: np.clip(p * 4, 0, 1), "calibration off"),
+    ],
+)
 def test_a_broken_challenger_is_never_promoted(holdout, broken, problem):
     weak = np.full(len(holdout), 0.15) + np.linspace(0, 0.01, len(holdout))
     d = _decide(holdout, weak, broken(holdout["p_true"].to_numpy()))
@@ -135,19 +153,28 @@ def test_a_broken_challenger_is_never_promoted(holdout, broken, problem):
 
 
 def test_a_challenger_needing_columns_the_marts_lack_is_not_sane(holdout):
-    d = decide(holdout["label"].to_numpy(), holdout["campaign_id"].to_numpy(), holdout["household_id"].to_numpy(),
-               np.full(len(holdout), 0.2), holdout["p_true"].to_numpy(), PromotionRule(),
-               features=["aff_spend_all", "gone_column"], mart_columns={"aff_spend_all"})
+    d = decide(
+        holdout["label"].to_numpy(),
+        holdout["campaign_id"].to_numpy(),
+        holdout["household_id"].to_numpy(),
+        np.full(len(holdout), 0.2),
+        holdout["p_true"].to_numpy(),
+        PromotionRule(),
+        features=["aff_spend_all", "gone_column"],
+        mart_columns={"aff_spend_all"},
+    )
     assert not d.promote and "gone_column" in d.reason
 
 
 # -- registry and the champion/challenger cycle -----------------------------------------------
 
+
 def test_champion_challenger_cycle_with_registry_and_rollback(tmp_path):
     examples = make_examples(n_campaigns=8, per_campaign=700, seed=3)
     registry = Registry(LocalStore(tmp_path))
-    kwargs = dict(min_holdout_positives=150, prior_strength=5.0,
-                  mart_columns=set(examples.columns), code_version="test")
+    kwargs = dict(
+        min_holdout_positives=150, prior_strength=5.0, mart_columns=set(examples.columns), code_version="test"
+    )
     assert registry.champion() == V0
     first = train_challenger(examples, registry, FAST, PromotionRule(), **kwargs)
     assert first.promoted and registry.champion() == first.version == "v1", first.reason
@@ -199,12 +226,20 @@ def test_a_version_written_before_ensembles_still_loads(tmp_path, examples):
     buf = io.BytesIO()
     torch.save(model.networks[0].state_dict(), buf)
     store = LocalStore(tmp_path)
-    manifest.publish(store, "registry/versions/v1",
-                     {"weights.pt": buf.getvalue(), "model.json": manifest.to_json_bytes({**spec, "version": "v1"})},
-                     {"kind": "model", "version": "v1", "family": "mlp"})
+    manifest.publish(
+        store,
+        "registry/versions/v1",
+        {"weights.pt": buf.getvalue(), "model.json": manifest.to_json_bytes({**spec, "version": "v1"})},
+        {"kind": "model", "version": "v1", "family": "mlp"},
+    )
     old = Registry(store).load("v1")
-    assert old.config.n_members == 1 and "n_members" not in json.loads(store.get(
-        [k for k in store.list("registry/versions/v1/") if k.endswith("model.json")][0]))["config"]
+    assert (
+        old.config.n_members == 1
+        and "n_members"
+        not in json.loads(store.get(next(k for k in store.list("registry/versions/v1/") if k.endswith("model.json"))))[
+            "config"
+        ]
+    )
     np.testing.assert_array_equal(old.predict(examples), model.predict(examples))
 
 
@@ -218,6 +253,7 @@ def test_weights_that_do_not_match_the_configuration_are_refused(examples):
 
 # -- the backtest sees nothing after its cut (real data) --------------------------------------
 
+
 def test_backtest_training_set_and_model_ignore_everything_after_the_cut(landed_year):
     from couponflow.platform.warehouse import query_df
 
@@ -226,8 +262,8 @@ def test_backtest_training_set_and_model_ignore_everything_after_the_cut(landed_
     after = real["as_of_date"] >= pd.Timestamp(cut)
     changed = real.copy()
     changed.loc[real["end_date"] >= pd.Timestamp(cut), "label"] = 1 - changed["label"]  # labels after the cut
-    changed.loc[after, "aff_spend_all"] *= 10                                          # later campaigns' features
-    changed = changed[~(after & (changed["campaign_id"] % 2 == 0))]                      # later campaigns dropped
+    changed.loc[after, "aff_spend_all"] *= 10  # later campaigns' features
+    changed = changed[~(after & (changed["campaign_id"] % 2 == 0))]  # later campaigns dropped
 
     a, b = training_rows(real, cut), training_rows(changed, cut)
     pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))

@@ -28,13 +28,13 @@ class ClosedInputs:
 @dataclass(frozen=True)
 class ReportInputs:
     run_date: date
-    record: dict[str, Any]                 # the gate record of the run date (gates.gate_record)
-    pages: dict[tuple, str]                # Data Docs page of each validation record
-    raw_results: list[dict[str, Any]]      # published raw-gate results of the data D decides on
-    campaign: dict[str, Any] | None        # the campaign manifest of D
-    decisions: pd.DataFrame | None         # the decision log of D
-    households: pd.DataFrame | None        # marts.households' segment columns (None: no warehouse)
-    closed: ClosedInputs | None            # None when the run stopped
+    record: dict[str, Any]  # the gate record of the run date (gates.gate_record)
+    pages: dict[tuple, str]  # Data Docs page of each validation record
+    raw_results: list[dict[str, Any]]  # published raw-gate results of the data D decides on
+    campaign: dict[str, Any] | None  # the campaign manifest of D
+    decisions: pd.DataFrame | None  # the decision log of D
+    households: pd.DataFrame | None  # marts.households' segment columns (None: no warehouse)
+    closed: ClosedInputs | None  # None when the run stopped
 
 
 def segment_rows(dec: pd.DataFrame | None, households: pd.DataFrame | None) -> list[dict[str, Any]]:
@@ -48,35 +48,48 @@ def segment_rows(dec: pd.DataFrame | None, households: pd.DataFrame | None) -> l
         segment = d[col].astype("string").fillna("unknown")
         for value, g in d.groupby(segment, sort=True):
             candidates, sends = int(g["household_id"].nunique()), int(g["chosen"].sum())
-            rows.append({"dimension": col, "segment": str(value), "candidate_households": candidates,
-                         "sends": sends, "reach": sends / candidates if candidates else None,
-                         "expected_cost": round(float(g.loc[g["chosen"], "expected_cost"].sum()), 6)})
+            rows.append(
+                {
+                    "dimension": col,
+                    "segment": str(value),
+                    "candidate_households": candidates,
+                    "sends": sends,
+                    "reach": sends / candidates if candidates else None,
+                    "expected_cost": round(float(g.loc[g["chosen"], "expected_cost"].sum()), 6),
+                }
+            )
     return rows
 
 
-def campaign_content(m: dict[str, Any] | None, dec: pd.DataFrame | None,
-                     households: pd.DataFrame | None) -> dict[str, Any] | None:
+def campaign_content(
+    m: dict[str, Any] | None, dec: pd.DataFrame | None, households: pd.DataFrame | None
+) -> dict[str, Any] | None:
     """The campaign section, from its manifest ``m`` and its decision log ``dec``."""
     if m is None:
         return None
     summary = m.get("summary", {})
     candidates_hh = int(dec["household_id"].nunique()) if dec is not None and len(dec) else 0
-    control_hh = (int(dec.loc[dec["status"] == "control", "household_id"].nunique())
-                  if dec is not None and candidates_hh else 0)
+    control_hh = (
+        int(dec.loc[dec["status"] == "control", "household_id"].nunique()) if dec is not None and candidates_hh else 0
+    )
     sends = int(summary.get("sends", 0))
     explore = int(((dec["arm"] == "explore") & dec["chosen"]).sum()) if dec is not None and len(dec) else 0
     budget = float(summary.get("budget") or m.get("policy", {}).get("budget_per_day") or 0)
     cost = float(summary.get("expected_cost", 0))
     return {
         "campaigns": summary.get("campaigns", []),
-        "sends": sends, "candidates": int(summary.get("candidates", 0)),
-        "budget": budget, "expected_cost": cost,
+        "sends": sends,
+        "candidates": int(summary.get("candidates", 0)),
+        "budget": budget,
+        "expected_cost": cost,
         "budget_used_share": cost / budget if budget else None,
         "expected_redemptions": float(summary.get("expected_redemptions", 0)),
-        "control_households": control_hh, "candidate_households": candidates_hh,
+        "control_households": control_hh,
+        "candidate_households": candidates_hh,
         "control_share": control_hh / candidates_hh if candidates_hh else None,
         "control_share_setting": m.get("policy", {}).get("control_share"),
-        "explore_sends": explore, "explore_share": explore / sends if sends else None,
+        "explore_sends": explore,
+        "explore_share": explore / sends if sends else None,
         "holdout": summary.get("holdout"),  # selected but held back to measure lift (when the policy has one)
         "note": summary.get("note", ""),
         "model": m.get("model") or {},
@@ -89,19 +102,28 @@ def closed_content(closed: ClosedInputs) -> dict[str, Any]:
     recorded; the champion of today is the off-policy target."""
     if closed.rows is None:
         return {"campaigns": [], "note": "the warehouse is not built yet: nothing to measure"}
-    note = ("The source is recorded history: our sends reached nobody, so lift is n/a and the capture of the "
-            "real redeemers is what shows how well we chose. " if closed.history else "")
-    return {"campaigns": closed.rows, "history": closed.history, "target_model": closed.target_model,
-            "note": note + "Off-policy values: what the champion of today would have redeemed sending as many "
-                           "households as we did (its top scorers), from the logged propensities; support is the "
-                           "share of its sends the logging policy could have made. The model learns from the "
-                           "households the retailer chose: exploration is what lets it see the others."}
+    note = (
+        "The source is recorded history: our sends reached nobody, so lift is n/a and the capture of the "
+        "real redeemers is what shows how well we chose. "
+        if closed.history
+        else ""
+    )
+    return {
+        "campaigns": closed.rows,
+        "history": closed.history,
+        "target_model": closed.target_model,
+        "note": note + "Off-policy values: what the champion of today would have redeemed sending as many "
+        "households as we did (its top scorers), from the logged propensities; support is the "
+        "share of its sends the logging policy could have made. The model learns from the "
+        "households the retailer chose: exploration is what lets it see the others.",
+    }
 
 
 def _verdict(failure: str | None, camp: dict[str, Any] | None, gates: dict[str, Any]) -> str:
-    warnings = len({(r["table"], p["check"], p["column"]) for r in gates["rows"] for p in r["problems"]
-                    if p["status"] == "warn"} | {(p["table"], p["check"], p["column"]) for p in gates["landed"]
-                                                 if p["status"] == "warn"})
+    warnings = len(
+        {(r["table"], p["check"], p["column"]) for r in gates["rows"] for p in r["problems"] if p["status"] == "warn"}
+        | {(p["table"], p["check"], p["column"]) for p in gates["landed"] if p["status"] == "warn"}
+    )
     if failure:
         return "STOPPED: nothing was published for this date"
     if camp is None:
@@ -120,6 +142,13 @@ def build_report(inputs: ReportInputs) -> dict[str, Any]:
     camp = campaign_content(inputs.campaign, inputs.decisions, inputs.households)
     failure = record.get("failure")
     closed = None if failure or inputs.closed is None else closed_content(inputs.closed)
-    return {"run_date": inputs.run_date.isoformat(), "verdict": _verdict(failure, camp, gates), "failure": failure,
-            "failed_gate": record.get("failed_gate"), "gates": gates, "campaign": camp, "closed": closed,
-            "data_docs": f"{DATA_DOCS}/index.html"}
+    return {
+        "run_date": inputs.run_date.isoformat(),
+        "verdict": _verdict(failure, camp, gates),
+        "failure": failure,
+        "failed_gate": record.get("failed_gate"),
+        "gates": gates,
+        "campaign": camp,
+        "closed": closed,
+        "data_docs": f"{DATA_DOCS}/index.html",
+    }

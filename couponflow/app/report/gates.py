@@ -27,9 +27,19 @@ def _aggregate_raw(results: list[GateResult]) -> dict[str, Any]:
         for c in r.checks:
             if c.success:
                 continue
-            p = problems.setdefault((r.table, c.check, c.column or "", c.status), {
-                "table": r.table, "check": c.check, "column": c.column, "status": c.status,
-                "partitions": [], "detail": c.detail, "reason": c.reason, "fix": c.fix})
+            p = problems.setdefault(
+                (r.table, c.check, c.column or "", c.status),
+                {
+                    "table": r.table,
+                    "check": c.check,
+                    "column": c.column,
+                    "status": c.status,
+                    "partitions": [],
+                    "detail": c.detail,
+                    "reason": c.reason,
+                    "fix": c.fix,
+                },
+            )
             p["partitions"].append(r.partition)
     out = []
     for key in sorted(problems):
@@ -74,8 +84,13 @@ def gate_record(
             records += [v for v in previous.get("validations", []) if v["meta"]["couponflow"]["gate"] == gate]
         else:
             gates[gate] = {"ran": False}
-    return {"run_date": run_date.isoformat(), "failure": failure, "failed_gate": failed_gate,
-            "gates": gates, "validations": _dedupe(records)}
+    return {
+        "run_date": run_date.isoformat(),
+        "failure": failure,
+        "failed_gate": failed_gate,
+        "gates": gates,
+        "validations": _dedupe(records),
+    }
 
 
 def _status(checks: list[dict[str, Any]]) -> str:
@@ -85,13 +100,22 @@ def _status(checks: list[dict[str, Any]]) -> str:
 
 
 def _problems(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"check": c["check"], "column": c["column"], "status": "fail" if c["severity"] != "warning" else "warn",
-             "detail": c["detail"], "note": c.get("reason") or c.get("fix") or ""}
-            for c in checks if not c["success"]]
+    return [
+        {
+            "check": c["check"],
+            "column": c["column"],
+            "status": "fail" if c["severity"] != "warning" else "warn",
+            "detail": c["detail"],
+            "note": c.get("reason") or c.get("fix") or "",
+        }
+        for c in checks
+        if not c["success"]
+    ]
 
 
-def _page_for(pages: dict[tuple, str], record_index: list[dict[str, Any]], gate: str, table: str,
-              partition: str) -> str | None:
+def _page_for(
+    pages: dict[tuple, str], record_index: list[dict[str, Any]], gate: str, table: str, partition: str
+) -> str | None:
     """The Data Docs page of the validation that covered (gate, table, partition)."""
     suite_pref = f"{gate}.{table}"
     for rec in record_index:
@@ -110,9 +134,15 @@ def _page_for(pages: dict[tuple, str], record_index: list[dict[str, Any]], gate:
 
 
 def _row(gate: str, g: dict[str, Any], recs: list[dict[str, Any]], pages: dict[tuple, str]) -> dict[str, Any]:
-    return {"gate": gate, "table": g["table"], "partition": g["partition"], "status": _status(g["checks"]),
-            "checks": len(g["checks"]), "problems": _problems(g["checks"]),
-            "docs": _page_for(pages, recs, gate, g["table"], g["partition"])}
+    return {
+        "gate": gate,
+        "table": g["table"],
+        "partition": g["partition"],
+        "status": _status(g["checks"]),
+        "checks": len(g["checks"]),
+        "problems": _problems(g["checks"]),
+        "docs": _page_for(pages, recs, gate, g["table"], g["partition"]),
+    }
 
 
 def gate_rows(raw_results: list[dict[str, Any]], record: dict[str, Any], pages: dict[tuple, str]) -> dict[str, Any]:
@@ -123,8 +153,9 @@ def gate_rows(raw_results: list[dict[str, Any]], record: dict[str, Any], pages: 
     for gate in ("marts", "campaign"):
         rows += [_row(gate, g, recs, pages) for g in record["gates"].get(gate, {}).get("results", [])]
     raw = record["gates"].get("raw", {})
-    landed = [{**p, "docs": _page_for(pages, recs, "raw", p["table"], p["partitions"][0])}
-              for p in raw.get("problems", [])]
+    landed = [
+        {**p, "docs": _page_for(pages, recs, "raw", p["table"], p["partitions"][0])} for p in raw.get("problems", [])
+    ]
     summary = {}
     for gate in GATE_ORDER:
         entry = record["gates"].get(gate, {})
@@ -137,5 +168,4 @@ def gate_rows(raw_results: list[dict[str, Any]], record: dict[str, Any], pages: 
             summary[gate] = "fail" if "fail" in statuses else ("warn" if "warn" in statuses else "pass")
     if record.get("failed_gate") in summary:
         summary[record["failed_gate"]] = "fail"
-    return {"summary": summary, "rows": rows, "landed": landed,
-            "partitions_gated": raw.get("partitions_gated", {})}
+    return {"summary": summary, "rows": rows, "landed": landed, "partitions_gated": raw.get("partitions_gated", {})}

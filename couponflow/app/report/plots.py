@@ -24,14 +24,18 @@ def _figure(width: float = 6.4, height: float = 2.6):
     return fig, fig.add_subplot(1, 1, 1)
 
 
-def plots(run_date: date, report: dict[str, Any], dec: pd.DataFrame | None,
-          trend: pd.DataFrame | None) -> dict[str, str]:
+def plots(
+    run_date: date, report: dict[str, Any], dec: pd.DataFrame | None, trend: pd.DataFrame | None
+) -> dict[str, str]:
     """Base64 PNGs by title; a plot whose data do not exist is left out."""
     out: dict[str, str] = {}
     if dec is not None and len(dec):
         fig, ax = _figure()
-        groups = [("sent", dec[dec["chosen"]]), ("eligible, not chosen", dec[(dec["status"] == "eligible") & ~dec["chosen"]]),
-                  ("control / inactive", dec[dec["status"] != "eligible"])]
+        groups = [
+            ("sent", dec[dec["chosen"]]),
+            ("eligible, not chosen", dec[(dec["status"] == "eligible") & ~dec["chosen"]]),
+            ("control / inactive", dec[dec["status"] != "eligible"]),
+        ]
         hi = max(float(dec["score"].max()), 1e-6)
         for (name, g), color in zip(groups, ("#1f6f3f", "#9aa5b1", "#d08c2c")):
             if len(g):
@@ -47,8 +51,13 @@ def plots(run_date: date, report: dict[str, Any], dec: pd.DataFrame | None,
         fig, ax = _figure(height=1.6)
         left = 0.0
         for i, c in enumerate(camp["campaigns"]):
-            ax.barh([0], [c["expected_cost"]], left=left, label=f"campaign {c['campaign_id']}",
-                    color=["#1f6f3f", "#3d8fb8", "#8a5fb0", "#c0604a"][i % 4])
+            ax.barh(
+                [0],
+                [c["expected_cost"]],
+                left=left,
+                label=f"campaign {c['campaign_id']}",
+                color=["#1f6f3f", "#3d8fb8", "#8a5fb0", "#c0604a"][i % 4],
+            )
             left += c["expected_cost"]
         ax.barh([0], [max(camp["budget"] - left, 0)], left=left, color="#e6e6e6", label="unused")
         ax.axvline(camp["budget"], color="#b00020", linestyle="--", linewidth=1)

@@ -54,9 +54,14 @@ def oneline(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _template() -> jinja2.Template:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE)), autoescape=False,
-                             trim_blocks=False, lstrip_blocks=True, keep_trailing_newline=True,
-                             undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(HERE)),
+        autoescape=False,
+        trim_blocks=False,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
     env.filters.update(esc=html.escape, f=format, oneline=oneline)
     env.globals.update(fmt=fmt, pct=pct, link=link, interval=interval, model_value=model_value)
     return env.get_template("report.html.j2")
@@ -64,8 +69,14 @@ def _template() -> jinja2.Template:
 
 def render_html(report: dict[str, Any], images: dict[str, str]) -> str:
     verdict = report["verdict"]
-    verdict_cls = ("v-bad" if report["failure"] or verdict.startswith("do not") else
-                   "v-ok" if verdict.startswith(("safe", "nothing")) else "v-none")
+    verdict_cls = (
+        "v-bad"
+        if report["failure"] or verdict.startswith("do not")
+        else "v-ok"
+        if verdict.startswith(("safe", "nothing"))
+        else "v-none"
+    )
     status_cls = {"pass": "pass", "warn": "warn", "fail": "fail", "not run": "notrun"}
-    return _template().render(r=report, images=images, css=(HERE / "report.css").read_text(),
-                              verdict_cls=verdict_cls, status_cls=status_cls)
+    return _template().render(
+        r=report, images=images, css=(HERE / "report.css").read_text(), verdict_cls=verdict_cls, status_cls=status_cls
+    )

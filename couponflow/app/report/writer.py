@@ -28,7 +28,15 @@ from couponflow.platform import manifest
 from couponflow.platform.contract import DAILY_TABLES, SNAPSHOT_TABLES
 from couponflow.platform.gate_results import GateResult
 from couponflow.platform.lake import (
-    CAMPAIGNS, DATA_DOCS, REPORT_DATA, REPORT_GATES, REPORT_PAGE, REPORTS, VALIDATION, dated_prefix, raw_prefix,
+    CAMPAIGNS,
+    DATA_DOCS,
+    REPORT_DATA,
+    REPORT_GATES,
+    REPORT_PAGE,
+    REPORTS,
+    VALIDATION,
+    dated_prefix,
+    raw_prefix,
 )
 from couponflow.platform.resources import Resources
 from couponflow.platform.storage import ObjectStore
@@ -59,12 +67,15 @@ def load_gate_record(store: ObjectStore, run_date: date) -> dict[str, Any] | Non
 def _redemption_trend(res: Resources, run_date: date) -> pd.DataFrame | None:
     """Redemptions per week dated before the run date (point in time: later data never shows)."""
     try:
-        return res.warehouse.query("""
+        return res.warehouse.query(
+            """
             select date_trunc('week', redemption_date)::date as week, count(*) as redemptions,
                    count(distinct household_id) as households
             from staging.stg_coupon_redemptions where redemption_date < ?
             group by 1 order by 1
-        """, [run_date])
+        """,
+            [run_date],
+        )
     except Exception:  # noqa: BLE001 - an unbuilt or busy warehouse: the page says so
         return None
 
@@ -119,17 +130,34 @@ def write_report(
     decisions = found[0] if found else None
     built = res.warehouse.exists
     with res.warehouse.session() if built else contextlib.nullcontext():
-        households = (res.warehouse.query(f"select household_id, {', '.join(SEGMENTS)} from marts.households")
-                      if built and decisions is not None and not decisions.empty else None)
+        households = (
+            res.warehouse.query(f"select household_id, {', '.join(SEGMENTS)} from marts.households")
+            if built and decisions is not None and not decisions.empty
+            else None
+        )
         closed = None if record.get("failure") else (_closed(res, run_date) if built else ClosedInputs(None))
-        content = build_report(ReportInputs(run_date, record, pages, raw_gate_results(store, run_date),
-                                            campaign.manifest if campaign else None, decisions, households, closed))
+        content = build_report(
+            ReportInputs(
+                run_date,
+                record,
+                pages,
+                raw_gate_results(store, run_date),
+                campaign.manifest if campaign else None,
+                decisions,
+                households,
+                closed,
+            )
+        )
         trend = _redemption_trend(res, run_date) if built else None
     page = render_html(content, plots(run_date, content, decisions, trend))
     return manifest.publish(
-        store, prefix,
-        {REPORT_PAGE: page.encode(), REPORT_DATA: manifest.to_json_bytes(content),
-         REPORT_GATES: manifest.to_json_bytes(record)},
-        {"kind": "report", "run_date": run_date.isoformat()}, force=True,
+        store,
+        prefix,
+        {
+            REPORT_PAGE: page.encode(),
+            REPORT_DATA: manifest.to_json_bytes(content),
+            REPORT_GATES: manifest.to_json_bytes(record),
+        },
+        {"kind": "report", "run_date": run_date.isoformat()},
+        force=True,
     )
-

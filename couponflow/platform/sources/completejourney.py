@@ -77,10 +77,7 @@ class CompleteJourneySource:
         days = np.asarray(day.to_numpy(zero_copy_only=False), dtype="datetime64[D]")
         uniq, starts = np.unique(days, return_index=True)
         ends = list(starts[1:]) + [len(days)]
-        return {
-            d.astype(object): _conform(table.slice(s, e - s), spec)
-            for d, s, e in zip(uniq, starts, ends)
-        }
+        return {d.astype(object): _conform(table.slice(s, e - s), spec) for d, s, e in zip(uniq, starts, ends)}
 
     def day(self, table: str, d: date) -> pa.Table:
         """Rows of a daily table that land on ``d`` (an empty table with the schema if none)."""
