@@ -114,11 +114,6 @@ def run_suite(
     return Validation(out, res)
 
 
-def validate(suite_name: str, build: Callable[[], list], df: pd.DataFrame) -> list[CheckResult]:
-    """Validate ``df`` with the suite that ``build`` returns; one CheckResult per expectation."""
-    return run_suite(suite_name, build, df).checks
-
-
 def unexpected_index(result, column: str) -> list[Any]:
     """The ``column`` values of the unexpected rows of one expectation result (COMPLETE format)."""
     rows = (result.result or {}).get("unexpected_index_list") or []

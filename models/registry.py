@@ -13,11 +13,12 @@ import json
 from typing import Any
 
 from couponflow.platform import manifest
+from couponflow.platform.lake import REGISTRY
 from couponflow.platform.storage import ObjectStore
 from models.training import RedemptionModel
 
 V0 = "v0"
-PREFIX = "registry"
+PREFIX = REGISTRY  # the lake layout owns the prefix (couponflow.platform.lake)
 WEIGHTS, SPEC = "weights.pt", "model.json"
 
 
