@@ -13,7 +13,7 @@ def year_examples(home: str | None) -> pd.DataFrame:
     """training_examples of the full year; builds the home first when it has no lake yet."""
     from couponflow.platform.warehouse import query_df
 
-    return query_df(year_settings(home), "select * from marts.training_examples")
+    return query_df(year_settings(home), "select * from marts.training_examples order by campaign_id, household_id")
 
 
 def year_settings(home: str | None):

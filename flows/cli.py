@@ -214,13 +214,14 @@ def backtest(
     """Train on campaigns that ended before CUT, score every recipient of later campaigns."""
     settings = _settings()
     cut_date = _required_date(cut, "--cut")
+    from couponflow.app.decision_inputs import load_training_examples
     from couponflow.platform.warehouse import Warehouse
     from models.backtest import backtest as run_backtest
     from models.backtest import format_table
     from models.training import TrainConfig
 
     try:
-        examples = Warehouse(settings).query("select * from marts.training_examples")
+        examples = load_training_examples(Warehouse(settings))
         result = run_backtest(
             examples,
             cut_date,

@@ -13,6 +13,7 @@ import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
+from couponflow.app.decision_inputs import load_training_examples
 from couponflow.platform.resources import Resources, build_resources
 from couponflow.platform.version import code_version
 from couponflow.platform.warehouse import WarehouseError
@@ -27,7 +28,7 @@ from models.training import TrainConfig
 def load_examples(res: Resources) -> tuple[pd.DataFrame, set[str]]:
     try:
         with res.warehouse.session():
-            examples = res.warehouse.query("select * from marts.training_examples")
+            examples = load_training_examples(res.warehouse)
             columns = set(res.warehouse.query("select * from marts.scoring_candidates limit 0").columns)
     except Exception as exc:  # noqa: BLE001 - a missing warehouse or mart
         raise WarehouseError(

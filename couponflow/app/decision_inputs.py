@@ -1,5 +1,6 @@
-"""What a decision reads from the warehouse: one run date's candidates (live or replayed on
-history), the campaigns, and the labels that score a replay once its window has landed."""
+"""What a decision and training read from the warehouse: one run date's candidates (live or
+replayed on history), the campaigns, the training examples, and the labels that score a replay
+once its window has landed."""
 
 from __future__ import annotations
 
@@ -22,6 +23,15 @@ def load_candidates(wh: Warehouse, run_date: date) -> pd.DataFrame:
         """,
         [run_date],
     )
+
+
+TRAINING_ORDER = "order by campaign_id, household_id"  # one canonical order: training must not depend on scan order
+
+
+def load_training_examples(wh: Warehouse) -> pd.DataFrame:
+    """marts.training_examples in a fixed order (training shuffles with a seed, so the order it
+    starts from must be the same on every run)."""
+    return wh.query(f"select * from marts.training_examples {TRAINING_ORDER}")
 
 
 def load_campaigns(wh: Warehouse) -> pd.DataFrame:
