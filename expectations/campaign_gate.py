@@ -145,7 +145,7 @@ def sends_suite() -> list:
     import great_expectations as gx
 
     E = gx.expectations
-    bug = "the allocation sent a pair it must not: do not publish; check models/ and couponflow/campaign.py"
+    bug = "the allocation sent a pair it must not: do not publish; check models/decision.py and models/policy.py"
     return [
         E.ExpectColumnValuesToBeInSet(
             column="in_control_group",

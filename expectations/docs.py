@@ -43,6 +43,14 @@ def record_key(record: dict[str, Any]) -> tuple[str, str, str]:
     return record["suite_name"], cf["table"], cf["label"]
 
 
+def run_name(label: str) -> str:
+    """The GX run name of a validation label. A date range "A..B" is written "A_to_B": GX's page
+    renderer parses run names as dates, and dateutil reads "2017-01-01..2017-10-29" as a time
+    with a 10-day UTC offset, which made every run log a rendering traceback and lose the
+    page's title."""
+    return _safe(label.replace("..", "_to_"))
+
+
 def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text)
 
@@ -84,7 +92,7 @@ def build_data_docs(records: list[dict[str, Any]], out_dir: Path, run_date: date
     for key, rec in sorted(unique.items()):
         suite_name, table, label = key
         cf = rec["meta"]["couponflow"]
-        run_id = RunIdentifier(run_name=_safe(label), run_time=run_time)
+        run_id = RunIdentifier(run_name=run_name(label), run_time=run_time)
         shown = {
             **rec,
             "meta": {**rec["meta"], "run_id": run_id.to_json_dict(), "validation_time": run_time.isoformat()},
@@ -103,7 +111,7 @@ def build_data_docs(records: list[dict[str, Any]], out_dir: Path, run_date: date
             [
                 "validations",
                 *suite_name.split("."),
-                _safe(label),
+                run_name(label),
                 run_time.strftime("%Y%m%dT%H%M%S.%fZ"),
                 f"{batch}.html",
             ]

@@ -180,8 +180,8 @@ def candidates_suite() -> list:
         E.ExpectColumnValuesToNotBeNull(
             column="age",
             mostly=0.2,
+            severity=WARNING,
             meta={
-                "severity": WARNING,
                 "reason": "demographics cover 801 of 2,469 households (about 34% of candidates); fewer "
                 "means the demographics snapshot shrank",
             },

@@ -114,15 +114,15 @@ def raw_suite(spec: RawTable) -> list:
                 column=col, meta={"fix": f"{spec.name}.{col} is a required field; re-export the rows without it"}
             )
         )
-    key_meta = (
-        {"severity": WARNING, "reason": spec.soft_unique_key_reason}
+    key_check: dict = (
+        {"severity": WARNING, "meta": {"reason": spec.soft_unique_key_reason}}
         if spec.soft_unique_key_reason
-        else {"fix": f"remove duplicate {spec.name} rows with the same {', '.join(spec.key)}"}
+        else {"meta": {"fix": f"remove duplicate {spec.name} rows with the same {', '.join(spec.key)}"}}
     )
     if len(spec.key) == 1:
-        exps.append(E.ExpectColumnValuesToBeUnique(column=spec.key[0], meta=key_meta))
+        exps.append(E.ExpectColumnValuesToBeUnique(column=spec.key[0], **key_check))
     else:
-        exps.append(E.ExpectCompoundColumnsToBeUnique(column_list=list(spec.key), meta=key_meta))
+        exps.append(E.ExpectCompoundColumnsToBeUnique(column_list=list(spec.key), **key_check))
     for col in spec.non_negative:
         exps.append(
             E.ExpectColumnValuesToBeBetween(
@@ -158,7 +158,7 @@ def raw_suite(spec: RawTable) -> list:
     if spec.name == "coupons":
         exps.append(
             E.ExpectColumnValuesToBeNull(
-                column=UNKNOWN_PRODUCT, meta={"severity": WARNING, "reason": REASON_COUPON_PRODUCTS}
+                column=UNKNOWN_PRODUCT, severity=WARNING, meta={"reason": REASON_COUPON_PRODUCTS}
             )
         )
         exps.append(
@@ -191,7 +191,7 @@ def profile_suite() -> list:
     E = gx.expectations
     return [
         E.ExpectColumnValuesToBeBetween(
-            column="rows", min_value=1, meta={"severity": WARNING, "reason": REASON_EMPTY_DAY}
+            column="rows", min_value=1, severity=WARNING, meta={"reason": REASON_EMPTY_DAY}
         ),
         E.ExpectColumnValuesToBeBetween(
             column="volume_ratio",
@@ -202,10 +202,10 @@ def profile_suite() -> list:
             },
         ),
         E.ExpectColumnValuesToBeBetween(
-            column="volume_ratio", min_value=LOW_VOLUME_RATIO, meta={"severity": WARNING, "reason": REASON_LOW_VOLUME}
+            column="volume_ratio", min_value=LOW_VOLUME_RATIO, severity=WARNING, meta={"reason": REASON_LOW_VOLUME}
         ),
         E.ExpectColumnValuesToBeBetween(
-            column="unknown_product_lines", max_value=0, meta={"severity": WARNING, "reason": REASON_UNKNOWN_PRODUCTS}
+            column="unknown_product_lines", max_value=0, severity=WARNING, meta={"reason": REASON_UNKNOWN_PRODUCTS}
         ),
         E.ExpectColumnValuesToBeBetween(
             column="unknown_product_share",

@@ -2,10 +2,10 @@
 
 One ephemeral GX context per process; a suite is registered once under its name and validated
 as a whole-DataFrame batch (``batch_parameters={"dataframe": df}``), the path that works on
-GX 1.24 (the SQLAlchemy/DuckDB path has open bugs, see DESIGN.md). An expectation whose
-``meta["severity"]`` is ``"warning"`` is a soft check: it is reported with its
-``meta["reason"]`` but does not fail the gate; any other failing expectation is a hard check
-whose ``meta["fix"]`` says what to do.
+GX 1.24 (the SQLAlchemy/DuckDB path has open bugs). An expectation with GX's native
+``severity="warning"`` is a soft check: it is reported with its ``meta["reason"]`` but does not
+fail the gate; a failing ``critical`` one (GX's default) is a hard check whose ``meta["fix"]``
+says what to do.
 
 Every gate keeps, beside its own compact results, the GX validation results that produced them
 (``GateResult.validations``, normalised JSON without times or random ids) so that the run's
@@ -23,9 +23,9 @@ from typing import Any
 
 import pandas as pd
 
-from couponflow.platform.gate_results import ERROR, WARNING, CheckResult, GateFailed, GateResult, GateRun
+from couponflow.platform.gate_results import CRITICAL, WARNING, CheckResult, GateFailed, GateResult, GateRun
 
-__all__ = ["ERROR", "WARNING", "CheckResult", "GateFailed", "GateResult", "GateRun", "Validation", "run_suite"]
+__all__ = ["CRITICAL", "WARNING", "CheckResult", "GateFailed", "GateResult", "GateRun", "Validation", "run_suite"]
 
 
 @lru_cache(maxsize=1)
@@ -105,7 +105,7 @@ def run_suite(
                 check=cfg.type,
                 column=cfg.kwargs.get("column") or _columns(cfg.kwargs),
                 success=bool(r.success),
-                severity=meta.get("severity", ERROR),
+                severity=WARNING if cfg.severity.value == WARNING else CRITICAL,
                 detail=_detail(r, index_columns),
                 fix=meta.get("fix", "") if not r.success else "",
                 reason=meta.get("reason", "") if not r.success else "",

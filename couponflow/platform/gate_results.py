@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-WARNING = "warning"
-ERROR = "error"
+WARNING = "warning"  # a soft check: reported with its reason, never stops the gate
+CRITICAL = "critical"  # GX's FailureSeverity values: a failing critical check stops the gate
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class CheckResult:
     check: str  # expectation type, e.g. expect_column_values_to_not_be_null
     column: str | None
     success: bool
-    severity: str  # "error" | "warning"
+    severity: str  # "critical" | "warning" (GX's native severity)
     detail: str
     fix: str = ""
     reason: str = ""  # soft checks: why the real data legitimately trips it
