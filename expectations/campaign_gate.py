@@ -127,7 +127,8 @@ def totals_frame(inputs: CampaignInputs) -> pd.DataFrame:
                 "expected_cost": cost,
                 "budget": float(settings.budget_per_day),
                 "budget_left": float(settings.budget_per_day) - cost,
-                "summary_budget": float(summ.get("budget", np.nan)),
+                # a summary without a budget (a replay on history) is one with no money limit
+                "summary_budget": np.inf if summ.get("budget", np.nan) is None else float(summ.get("budget", np.nan)),
                 "cost_gap": abs(cost - float(summ.get("expected_cost", np.nan))),
                 "redemptions_gap": abs(float(s["score"].sum()) - float(summ.get("expected_redemptions", np.nan))),
                 "candidates": len(d),

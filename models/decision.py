@@ -9,6 +9,7 @@ the candidates, ``couponflow.app.publishing`` writes the files.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,6 +23,7 @@ from models.eligibility import ELIGIBLE, eligibility
 from models.policy import HOLDOUT, PolicyConfig, decide_arms, seed_for
 from models.scoring import Scorer
 
+NO_BUDGET = math.inf  # budget_per_day of a decision with no money budget (a replay on history)
 SENDS_COLUMNS = ("household_id", "campaign_id", "score", "propensity", "arm", "expected_cost")
 # decision log: chosen = sent; arm = exploit | explore (sent), holdout (selected, held back as
 # the campaign's control), not_chosen (eligible), or the eligibility status (control, inactive);
@@ -40,7 +42,7 @@ class CampaignDecision:
 def policy_settings(settings: Settings) -> dict[str, Any]:
     """The settings that shape a decision (recorded in the manifest: same settings, same bytes)."""
     return {
-        "budget_per_day": settings.budget_per_day,
+        "budget_per_day": _recorded_budget(settings),
         "contact_cost": settings.contact_cost,
         "default_discount": settings.default_discount,
         "max_campaigns_per_household_per_day": settings.max_campaigns_per_household_per_day,
@@ -117,7 +119,7 @@ def decide(
             c["campaign_id"].to_numpy()[eligible],
             score[eligible],
             cost[eligible],
-            settings.budget_per_day,
+            _solver_budget(settings, cost[eligible]),
             caps,
             PolicyConfig(settings.explore_share, settings.holdout_share, settings.max_campaigns_per_household_per_day),
             np.random.default_rng(seed_for(settings.policy_salt, run_date.isoformat())),
@@ -173,7 +175,7 @@ def _summary(settings: Settings, cands: pd.DataFrame, d: pd.DataFrame) -> dict[s
         "sends": len(sent),
         "explore_sends": int((d["arm"] == "explore").sum()),
         "holdout": int((d["arm"] == HOLDOUT).sum()),
-        "budget": settings.budget_per_day,
+        "budget": _recorded_budget(settings),
         "expected_cost": round(float(sent["expected_cost"].sum()), 6),
         "expected_redemptions": round(float(sent["score"].sum()), 6),
         "mean_score": round(float(d["score"].mean()), 8) if len(d) else None,
@@ -181,8 +183,18 @@ def _summary(settings: Settings, cands: pd.DataFrame, d: pd.DataFrame) -> dict[s
     }
 
 
+def _recorded_budget(settings: Settings) -> float | None:
+    """The budget a manifest records: None when there is none (a replay on history)."""
+    return None if math.isinf(settings.budget_per_day) else settings.budget_per_day
+
+
+def _solver_budget(settings: Settings, cost: np.ndarray) -> float:
+    """Without a money budget only the caps bind: the cost of sending every pair is a budget
+    that no choice can exceed (the solver takes finite budgets only)."""
+    return float(cost.sum()) + 1.0 if math.isinf(settings.budget_per_day) else settings.budget_per_day
+
+
 def replay_settings(settings: Settings, candidates: pd.DataFrame) -> Settings:
-    """Replay spends no money and explores nothing: only the campaigns' caps bind."""
-    return settings.model_copy(
-        update={"budget_per_day": float(len(candidates)) * 1e6 or 1.0, "explore_share": 0.0, "holdout_share": 0.0}
-    )
+    """Replay spends no money and explores nothing: only the campaigns' caps bind (no budget)."""
+    del candidates  # the caps come with them; the budget no longer depends on their number
+    return settings.model_copy(update={"budget_per_day": NO_BUDGET, "explore_share": 0.0, "holdout_share": 0.0})
