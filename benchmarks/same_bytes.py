@@ -6,7 +6,8 @@
 
 A refactor must leave every data object and report byte-identical; manifests may differ only in
 ``code_version``. ``runs/`` (ids, times) and the registry's decision log (it only grows) are
-never compared. Prints one line per difference and exits 1 if there is any.
+never compared; a JSON object that records the code version (a model card) may differ in it alone.
+Prints one line per difference and exits 1 if there is any.
 """
 
 from __future__ import annotations
@@ -50,20 +51,47 @@ def _without_code_version(obj):
     return obj
 
 
+def _json(data: bytes):
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+def _comparable(m: dict, prefix: str, versioned: set[str]) -> dict:
+    """A manifest without code_version, and without the sha256/size of objects in ``versioned``."""
+    m = _without_code_version(m)
+    for o in m.get("objects", []):
+        if f"{prefix}/{o['name']}" in versioned:
+            o.pop("sha256", None)
+            o.pop("bytes", None)
+    return m
+
+
 def compare(a: Path, b: Path) -> list[str]:
+    """Differences beyond ``code_version``. A JSON object that records the code version (a model
+    card) may differ in it, and so may the sha256 and size its manifest lists for it."""
     left, right = _objects(a), _objects(b)
     diffs = [f"only in {a}: {k}" for k in sorted(left.keys() - right.keys())]
     diffs += [f"only in {b}: {k}" for k in sorted(right.keys() - left.keys())]
+    versioned: set[str] = set()  # JSON objects equal but for code_version
     for key in sorted(left.keys() & right.keys()):
         x, y = left[key].read_bytes(), right[key].read_bytes()
         if x == y:
             continue
-        if key.endswith("manifest.json"):
-            if _without_code_version(json.loads(x)) == _without_code_version(json.loads(y)):
-                continue
-            diffs.append(f"manifest differs beyond code_version: {key}")
-        else:
+        jx, jy = (_json(x), _json(y)) if key.endswith(".json") else (None, None)
+        if jx is not None and _without_code_version(jx) == _without_code_version(jy):
+            versioned.add(key)
+        elif not key.endswith("manifest.json"):
             diffs.append(f"bytes differ: {key}")
+    for key in sorted(left.keys() & right.keys()):
+        if not key.endswith("manifest.json") or left[key].read_bytes() == right[key].read_bytes():
+            continue
+        prefix = key.rsplit("/", 1)[0]
+        if _comparable(json.loads(left[key].read_bytes()), prefix, versioned) != _comparable(
+            json.loads(right[key].read_bytes()), prefix, versioned
+        ):
+            diffs.append(f"manifest differs beyond code_version: {key}")
     return diffs
 
 

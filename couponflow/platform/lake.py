@@ -71,4 +71,3 @@ def date_of(key: str) -> date:
 
 def run_record_key(run_id: str) -> str:
     return f"{RUNS}/{run_id}.json"
-
