@@ -7,10 +7,11 @@ from datetime import date, datetime
 import pyarrow.parquet as pq
 import pytest
 
+from couponflow.app.ingest import land_through
 from couponflow.platform import manifest
 from couponflow.platform.contract import DAILY_TABLES
 from couponflow.platform.lake import raw_prefix
-from couponflow.platform.landing import GateFailed, land_through, landed_days, published_days
+from couponflow.platform.landing import GateFailed, landed_days, published_days
 from couponflow.platform.storage import LocalStore
 from tests.helpers import corrupted, null_household
 
