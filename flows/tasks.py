@@ -60,7 +60,9 @@ def land(res: Resources, through: date) -> LandingReport:
 def build_warehouse(res: Resources) -> dict[str, Any]:
     """Point dbt's sources at the manifest-listed files, then dbt build (staging, marts, tests)."""
     files = res.warehouse.expose(res.store)
-    result = res.warehouse.build("build")
+    # dbt's unit tests pin the SQL's edges and run in CI (the test suite builds with them); a
+    # daily run's data cannot change their outcome, so it skips them (about 10 s a build)
+    result = res.warehouse.build("build", "--exclude-resource-type", "unit_test")
     get_run_logger().info("dbt build: %s", result.summary)
     return {"files": files, "dbt": result.summary}
 
