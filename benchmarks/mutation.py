@@ -39,8 +39,13 @@ def run_mutmut(max_children: int, keep: bool) -> float:
     if not keep and (ROOT / "mutants").exists():
         shutil.rmtree(ROOT / "mutants")
     start = time.perf_counter()
-    done = subprocess.run([str(MUTMUT), "run", "--max-children", str(max_children)], cwd=ROOT,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    done = subprocess.run(
+        [str(MUTMUT), "run", "--max-children", str(max_children)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     if done.returncode != 0:
         sys.exit(f"mutmut run failed ({done.returncode}):\n{done.stdout[-4000:]}")
     return time.perf_counter() - start
@@ -48,8 +53,9 @@ def run_mutmut(max_children: int, keep: bool) -> float:
 
 def verdicts() -> dict[str, str]:
     """Every mutant's status from ``mutmut results --all true`` (lines ``    name: status``)."""
-    out = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [str(MUTMUT), "results", "--all", "true"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     pairs = (line.strip().rsplit(": ", 1) for line in out.splitlines() if ": " in line)
     return {name: status for name, status in pairs if NAME.match(name)}
 
@@ -83,8 +89,10 @@ def main() -> None:
     parser.add_argument("--diffs", action="store_true", help="with --survivors: print each one's diff")
     args = parser.parse_args()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
-    print(f"# {datetime.now().isoformat(timespec='seconds')}  commit {commit.strip()}  "
-          f"command: .venv/bin/python benchmarks/mutation.py {' '.join(sys.argv[1:])}".rstrip())
+    print(
+        f"# {datetime.now().isoformat(timespec='seconds')}  commit {commit.strip()}  "
+        f"command: .venv/bin/python benchmarks/mutation.py {' '.join(sys.argv[1:])}".rstrip()
+    )
     seconds = run_mutmut(args.max_children, args.keep)
     status_by_name = verdicts()
     print(f"# mutmut run --max-children {args.max_children}: {seconds / 60:.1f} min\n")

@@ -54,6 +54,7 @@ from expectations.runtime import (
     GateResult,
     Validation,
     run_suite,
+    soft,
     unexpected_index,
 )
 
@@ -115,7 +116,7 @@ def raw_suite(spec: RawTable) -> list:
             )
         )
     key_check: dict = (
-        {"severity": WARNING, "meta": {"reason": spec.soft_unique_key_reason}}
+        {"severity": soft(), "meta": {"reason": spec.soft_unique_key_reason}}
         if spec.soft_unique_key_reason
         else {"meta": {"fix": f"remove duplicate {spec.name} rows with the same {', '.join(spec.key)}"}}
     )
@@ -158,7 +159,7 @@ def raw_suite(spec: RawTable) -> list:
     if spec.name == "coupons":
         exps.append(
             E.ExpectColumnValuesToBeNull(
-                column=UNKNOWN_PRODUCT, severity=WARNING, meta={"reason": REASON_COUPON_PRODUCTS}
+                column=UNKNOWN_PRODUCT, severity=soft(), meta={"reason": REASON_COUPON_PRODUCTS}
             )
         )
         exps.append(
@@ -190,9 +191,7 @@ def profile_suite() -> list:
 
     E = gx.expectations
     return [
-        E.ExpectColumnValuesToBeBetween(
-            column="rows", min_value=1, severity=WARNING, meta={"reason": REASON_EMPTY_DAY}
-        ),
+        E.ExpectColumnValuesToBeBetween(column="rows", min_value=1, severity=soft(), meta={"reason": REASON_EMPTY_DAY}),
         E.ExpectColumnValuesToBeBetween(
             column="volume_ratio",
             max_value=MAX_VOLUME_RATIO,
@@ -202,10 +201,10 @@ def profile_suite() -> list:
             },
         ),
         E.ExpectColumnValuesToBeBetween(
-            column="volume_ratio", min_value=LOW_VOLUME_RATIO, severity=WARNING, meta={"reason": REASON_LOW_VOLUME}
+            column="volume_ratio", min_value=LOW_VOLUME_RATIO, severity=soft(), meta={"reason": REASON_LOW_VOLUME}
         ),
         E.ExpectColumnValuesToBeBetween(
-            column="unknown_product_lines", max_value=0, severity=WARNING, meta={"reason": REASON_UNKNOWN_PRODUCTS}
+            column="unknown_product_lines", max_value=0, severity=soft(), meta={"reason": REASON_UNKNOWN_PRODUCTS}
         ),
         E.ExpectColumnValuesToBeBetween(
             column="unknown_product_share",

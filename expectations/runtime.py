@@ -25,7 +25,24 @@ import pandas as pd
 
 from couponflow.platform.gate_results import CRITICAL, WARNING, CheckResult, GateFailed, GateResult, GateRun
 
-__all__ = ["CRITICAL", "WARNING", "CheckResult", "GateFailed", "GateResult", "GateRun", "Validation", "run_suite"]
+__all__ = [
+    "CRITICAL",
+    "WARNING",
+    "CheckResult",
+    "GateFailed",
+    "GateResult",
+    "GateRun",
+    "Validation",
+    "run_suite",
+    "soft",
+]
+
+
+def soft():
+    """GX's native severity of a soft check (``FailureSeverity.WARNING``): it warns, never stops."""
+    from great_expectations.expectations.metadata_types import FailureSeverity
+
+    return FailureSeverity.WARNING
 
 
 @lru_cache(maxsize=1)

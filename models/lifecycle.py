@@ -34,8 +34,15 @@ def training_window(examples: pd.DataFrame, holdout: list[int]) -> pd.DataFrame:
 
 
 def train_challenger(
-    examples: pd.DataFrame, registry: Registry, config: TrainConfig, rule: PromotionRule,
-    *, min_holdout_positives: int, prior_strength: float, mart_columns: set[str], code_version: str,
+    examples: pd.DataFrame,
+    registry: Registry,
+    config: TrainConfig,
+    rule: PromotionRule,
+    *,
+    min_holdout_positives: int,
+    prior_strength: float,
+    mart_columns: set[str],
+    code_version: str,
 ) -> TrainOutcome:
     holdout_ids = select_holdout(examples, min_holdout_positives)
     holdout = examples[examples["campaign_id"].isin(holdout_ids)]
@@ -45,14 +52,33 @@ def train_challenger(
     champion = load_scorer(registry, registry.champion(), prior_strength)
     p_champ = champion.predict(holdout)
     p_chall = model.predict(holdout)
-    d = decide(holdout["label"].to_numpy(), holdout["campaign_id"].to_numpy(), holdout["household_id"].to_numpy(),
-               p_champ, p_chall, rule, features=model.features, mart_columns=mart_columns,
-               holdout_campaigns=holdout_ids)
-    card = {"code_version": code_version, "holdout_campaigns": holdout_ids,
-            "holdout_metrics": d.challenger, "compared_with": champion.version,
-            "train_campaigns": model.info["train_campaigns"]}
+    d = decide(
+        holdout["label"].to_numpy(),
+        holdout["campaign_id"].to_numpy(),
+        holdout["household_id"].to_numpy(),
+        p_champ,
+        p_chall,
+        rule,
+        features=model.features,
+        mart_columns=mart_columns,
+        holdout_campaigns=holdout_ids,
+    )
+    card = {
+        "code_version": code_version,
+        "holdout_campaigns": holdout_ids,
+        "holdout_metrics": d.challenger,
+        "compared_with": champion.version,
+        "train_campaigns": model.info["train_campaigns"],
+    }
     version = registry.register(model, card)
-    registry.record({"action": "promote" if d.promote else "keep", "version": version,
-                     "challenger": version, "champion": champion.version, "reason": d.reason,
-                     "comparison": d.to_dict()})
+    registry.record(
+        {
+            "action": "promote" if d.promote else "keep",
+            "version": version,
+            "challenger": version,
+            "champion": champion.version,
+            "reason": d.reason,
+            "comparison": d.to_dict(),
+        }
+    )
     return TrainOutcome(version, d.promote, registry.champion(), d.reason, d.to_dict())

@@ -63,11 +63,14 @@ def snips(reward: np.ndarray, sent: np.ndarray, propensity: np.ndarray, target: 
     w = _weights(sent, propensity, target)
     if w.sum() == 0:
         return 0.0
-    return float((w * np.asarray(reward, float)).sum() / w.sum() * np.asarray(target, float)[np.asarray(propensity) > 0].sum())
+    return float(
+        (w * np.asarray(reward, float)).sum() / w.sum() * np.asarray(target, float)[np.asarray(propensity) > 0].sum()
+    )
 
 
-def doubly_robust(reward: np.ndarray, sent: np.ndarray, propensity: np.ndarray, target: np.ndarray,
-                  predicted: np.ndarray) -> float:
+def doubly_robust(
+    reward: np.ndarray, sent: np.ndarray, propensity: np.ndarray, target: np.ndarray, predicted: np.ndarray
+) -> float:
     """A reward model's prediction for every target send, corrected by IPS on the logged sends."""
     w = _weights(sent, propensity, target)
     mu = np.asarray(predicted, float)

@@ -47,10 +47,10 @@ class PolicyConfig:
 
 @dataclass(frozen=True)
 class PolicyDecision:
-    arm: np.ndarray          # exploit | explore | holdout | not_chosen (eligible rows only)
-    p_selected: np.ndarray   # probability that the pair was selected (exploit 1, explore m/N, else 0)
-    propensity: np.ndarray   # probability that the pair is sent: p_selected * (1 - holdout_share)
-    bound: float             # the solver's LP bound on the exploit part
+    arm: np.ndarray  # exploit | explore | holdout | not_chosen (eligible rows only)
+    p_selected: np.ndarray  # probability that the pair was selected (exploit 1, explore m/N, else 0)
+    propensity: np.ndarray  # probability that the pair is sent: p_selected * (1 - holdout_share)
+    bound: float  # the solver's LP bound on the exploit part
     gap: float
 
     @property
@@ -88,8 +88,14 @@ def _worst_draw(pools: dict[int, np.ndarray], slots: dict[int, int], cost: np.nd
 
 
 def decide_arms(
-    household_id: np.ndarray, campaign_id: np.ndarray, score: np.ndarray, cost: np.ndarray,
-    budget: float, campaign_cap: dict[int, int], config: PolicyConfig, rng: np.random.Generator,
+    household_id: np.ndarray,
+    campaign_id: np.ndarray,
+    score: np.ndarray,
+    cost: np.ndarray,
+    budget: float,
+    campaign_cap: dict[int, int],
+    config: PolicyConfig,
+    rng: np.random.Generator,
 ) -> PolicyDecision:
     """The logging policy over eligible pairs (see the module's docstring)."""
     n = len(household_id)
@@ -108,8 +114,9 @@ def decide_arms(
     caps = {j: cap - slots.get(j, 0) for j, cap in campaign_cap.items()}
     best = None
     for _ in range(RESERVE_ROUNDS):
-        solution = solve(AllocationProblem(hh, camp, score, cost, max(budget - reserve, 0.0), caps,
-                                           config.max_per_household))
+        solution = solve(
+            AllocationProblem(hh, camp, score, cost, max(budget - reserve, 0.0), caps, config.max_per_household)
+        )
         pools = _explore_pools(hh, camp, score, solution.chosen)
         worst = _worst_draw(pools, slots, cost)
         if cost[solution.chosen].sum() + worst <= budget + 1e-9 and (best is None or solution.value > best[0].value):
@@ -117,6 +124,7 @@ def decide_arms(
         if worst >= reserve - 1e-9:
             break
         reserve = worst
+    assert best is not None  # the first round always fits: its reserve covers the dearest draw of any pool
     solution, pools = best
     exploit = solution.chosen
     p_selected = exploit.astype(float)
@@ -131,5 +139,6 @@ def decide_arms(
     selected = np.isin(arm, SENT_ARMS)
     held = selected & (rng.random(n) < config.holdout_share)
     arm[held] = HOLDOUT
-    return PolicyDecision(arm.astype(str), p_selected, p_selected * (1 - config.holdout_share),
-                          solution.bound, solution.gap)
+    return PolicyDecision(
+        arm.astype(str), p_selected, p_selected * (1 - config.holdout_share), solution.bound, solution.gap
+    )

@@ -21,10 +21,10 @@ from models.evaluation import all_metrics, auc_within_campaign, bootstrap_differ
 
 @dataclass(frozen=True)
 class PromotionRule:
-    min_gain: float = 0.01           # in within-campaign AUC
-    level: float = 0.90              # two-sided level of the bootstrap interval
+    min_gain: float = 0.01  # in within-campaign AUC
+    level: float = 0.90  # two-sided level of the bootstrap interval
     max_log_loss_increase: float = 0.02
-    calibration_low: float = 0.5     # predicted / observed redemptions on the hold-out
+    calibration_low: float = 0.5  # predicted / observed redemptions on the hold-out
     calibration_high: float = 2.0
     n_boot: int = 300
 
@@ -60,8 +60,9 @@ def select_holdout(examples: pd.DataFrame, min_positives: int) -> list[int]:
     )
 
 
-def sanity_problems(scores: np.ndarray, y: np.ndarray, rule: PromotionRule,
-                    features: list[str], mart_columns: set[str]) -> list[str]:
+def sanity_problems(
+    scores: np.ndarray, y: np.ndarray, rule: PromotionRule, features: list[str], mart_columns: set[str]
+) -> list[str]:
     problems = []
     if np.isnan(scores).any() or np.isinf(scores).any():
         problems.append("scores contain NaN or infinite values")
@@ -72,8 +73,10 @@ def sanity_problems(scores: np.ndarray, y: np.ndarray, rule: PromotionRule,
     else:
         ratio = calibration_ratio(y, scores)
         if not rule.calibration_low <= ratio <= rule.calibration_high:
-            problems.append(f"calibration off: predicts {ratio:.2f}x the observed redemptions "
-                            f"(allowed {rule.calibration_low}-{rule.calibration_high})")
+            problems.append(
+                f"calibration off: predicts {ratio:.2f}x the observed redemptions "
+                f"(allowed {rule.calibration_low}-{rule.calibration_high})"
+            )
     missing = sorted(set(features) - mart_columns)
     if missing:
         problems.append(f"features missing from today's marts: {missing}")
@@ -81,36 +84,63 @@ def sanity_problems(scores: np.ndarray, y: np.ndarray, rule: PromotionRule,
 
 
 def decide(
-    y: np.ndarray, campaign: np.ndarray, household: np.ndarray,
-    p_champion: np.ndarray, p_challenger: np.ndarray, rule: PromotionRule,
-    *, features: list[str] | None = None, mart_columns: set[str] | None = None,
+    y: np.ndarray,
+    campaign: np.ndarray,
+    household: np.ndarray,
+    p_champion: np.ndarray,
+    p_challenger: np.ndarray,
+    rule: PromotionRule,
+    *,
+    features: list[str] | None = None,
+    mart_columns: set[str] | None = None,
     holdout_campaigns: list[int] | None = None,
 ) -> PromotionDecision:
     """Compare two sets of scores on the same hold-out rows and decide whether to promote."""
     y = np.asarray(y)
     champ = all_metrics(y, p_champion, campaign)
-    problems = sanity_problems(np.asarray(p_challenger, float), y, rule, features or [],
-                               mart_columns if mart_columns is not None else set(features or []))
+    problems = sanity_problems(
+        np.asarray(p_challenger, float),
+        y,
+        rule,
+        features or [],
+        mart_columns if mart_columns is not None else set(features or []),
+    )
     if problems:
-        return PromotionDecision(False, "challenger is not sane: " + "; ".join(problems), champ,
-                                 {}, {}, holdout_campaigns or [], problems)
+        return PromotionDecision(
+            False, "challenger is not sane: " + "; ".join(problems), champ, {}, {}, holdout_campaigns or [], problems
+        )
     chall = all_metrics(y, p_challenger, campaign)
-    gain = bootstrap_difference(auc_within_campaign, y, np.asarray(p_champion, float),
-                                np.asarray(p_challenger, float), campaign, household,
-                                n_boot=rule.n_boot, level=rule.level)
+    gain = bootstrap_difference(
+        auc_within_campaign,
+        y,
+        np.asarray(p_champion, float),
+        np.asarray(p_challenger, float),
+        campaign,
+        household,
+        n_boot=rule.n_boot,
+        level=rule.level,
+    )
     gain_d = {"mean": gain.mean, "low": gain.low, "high": gain.high}
     worse_ll = chall["log_loss"] - champ["log_loss"]
     if gain.mean < rule.min_gain:
         reason = f"AUC gain {gain.mean:+.4f} is below the margin {rule.min_gain}"
     elif gain.low <= 0:
-        reason = (f"AUC gain {gain.mean:+.4f} is not significant: {int(rule.level * 100)}% interval "
-                  f"[{gain.low:+.4f}, {gain.high:+.4f}] includes 0")
+        reason = (
+            f"AUC gain {gain.mean:+.4f} is not significant: {int(rule.level * 100)}% interval "
+            f"[{gain.low:+.4f}, {gain.high:+.4f}] includes 0"
+        )
     elif worse_ll > rule.max_log_loss_increase:
         reason = f"log loss worse by {worse_ll:.4f} (allowed {rule.max_log_loss_increase})"
     else:
         return PromotionDecision(
-            True, f"AUC within campaign {chall['auc_within_campaign']:.4f} vs {champ['auc_within_campaign']:.4f} "
-                  f"(gain {gain.mean:+.4f}, {int(rule.level * 100)}% interval [{gain.low:+.4f}, {gain.high:+.4f}]), "
-                  f"log loss {chall['log_loss']:.4f} vs {champ['log_loss']:.4f}",
-            champ, chall, gain_d, holdout_campaigns or [], [])
+            True,
+            f"AUC within campaign {chall['auc_within_campaign']:.4f} vs {champ['auc_within_campaign']:.4f} "
+            f"(gain {gain.mean:+.4f}, {int(rule.level * 100)}% interval [{gain.low:+.4f}, {gain.high:+.4f}]), "
+            f"log loss {chall['log_loss']:.4f} vs {champ['log_loss']:.4f}",
+            champ,
+            chall,
+            gain_d,
+            holdout_campaigns or [],
+            [],
+        )
     return PromotionDecision(False, reason, champ, chall, gain_d, holdout_campaigns or [], [])
