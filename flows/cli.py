@@ -51,6 +51,22 @@ def _required_date(value: str, name: str) -> date:
     return day
 
 
+def _check_share(share: float | None, replay: bool) -> None:
+    """``--share`` is a replay's share of the real recipients, in (0, 1]; refused before any work."""
+    if share is None:
+        return
+    if not replay:
+        typer.echo("--share applies to a replay only: add --replay, or drop --share", err=True)
+        raise typer.Exit(2)
+    if not 0 < share <= 1:
+        typer.echo(
+            f"--share {share} is outside (0, 1]: it is the share of a campaign's real recipients the replay "
+            "may reach, e.g. --share 0.2",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
 def _check_dates(settings, *days: date | None) -> None:
     """Refuse a date the source cannot support before any flow (and Prefect server) starts."""
     from couponflow.platform.schedule import RunDateError, check_run_date
@@ -90,6 +106,7 @@ def daily(
     settings = _settings()
     run_date = _parse_date(date_, "--date")
     _check_dates(settings, run_date)
+    _check_share(share, replay)
     from couponflow.platform.storage import open_store
     from flows.daily import daily as daily_flow
 
@@ -155,6 +172,7 @@ def backfill(
     settings = _settings()
     a, b = _required_date(start, "--start"), _required_date(end, "--end")
     _check_dates(settings, a, b)
+    _check_share(share, replay)
     if replay:
         _replay(settings, a, share, force, end=b)
         return
@@ -220,8 +238,23 @@ def backtest(
     from models.backtest import format_table
     from models.training import TrainConfig
 
+    warehouse = Warehouse(settings)
+    has_examples = (
+        warehouse.exists
+        and not warehouse.query(
+            "select 1 from information_schema.tables where table_schema = 'marts' and table_name = 'training_examples'"
+        ).empty
+    )
+    if not has_examples:
+        typer.echo(
+            f"couponflow: {settings.home_dir} has no training examples to backtest on: land and build the data "
+            "first (couponflow daily --date 2018-01-02 lands the whole year), or set COUPONFLOW_HOME to a home "
+            "that has them",
+            err=True,
+        )
+        raise typer.Exit(2)
     try:
-        examples = load_training_examples(Warehouse(settings))
+        examples = load_training_examples(warehouse)
         result = run_backtest(
             examples,
             cut_date,

@@ -65,7 +65,9 @@ def replay(run_date: date, share: float | None = None, force: bool = False, end:
     last = check_run_date(end, source.first_day, source.last_day) if end else first
     if last < first:
         raise ValueError(f"the replay range ends ({last}) before it starts ({first}): swap --start and --end")
-    share = share or res.settings.replay_share
+    share = res.settings.replay_share if share is None else share
+    if not 0 < share <= 1:
+        raise ValueError(f"share {share} is outside (0, 1]: the share of a campaign's real recipients to reach")
     record = new_record("replay", {"start": first.isoformat(), "end": last.isoformat(), "share": share, "force": force})
     with recorded(res, record):
         with record.stage("land"):

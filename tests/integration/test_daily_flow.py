@@ -139,6 +139,14 @@ def test_cli_rejects_bad_input_with_a_clear_message(local_home):
     assert res.exit_code == 2 and "YYYY-MM-DD" in res.output
     res = CliRunner().invoke(app, ["daily", "--date", "2019-05-01"])
     assert res.exit_code == 2 and "between 2017-01-02 and 2018-01-02" in res.output
+    for share in ("0", "1.5", "-0.2"):  # 0 used to become 0.2 silently, 1.5 was accepted
+        res = CliRunner().invoke(app, ["daily", "--date", "2017-10-30", "--replay", "--share", share])
+        assert res.exit_code == 2 and "outside (0, 1]" in res.output, res.output
+    res = CliRunner().invoke(app, ["daily", "--date", "2017-10-30", "--share", "0.5"])
+    assert res.exit_code == 2 and "--share applies to a replay only" in res.output
+    res = CliRunner().invoke(app, ["backtest", "--cut", "2017-10-30"])  # a home with nothing landed
+    assert res.exit_code == 2 and "no training examples" in res.output and "Catalog Error" not in res.output
+    assert not local_home.warehouse_path.exists()  # nothing was created
 
 
 def test_contact_rules_use_our_own_sends_and_the_do_not_contact_list(local_home):
