@@ -55,9 +55,9 @@ class AllocationProblem:
 
 @dataclass(frozen=True)
 class Solution:
-    chosen: np.ndarray      # boolean mask over the pairs
-    value: float            # objective of the chosen pairs
-    bound: float            # an upper bound on the LP optimum (so on any feasible choice), never raised to value
+    chosen: np.ndarray  # boolean mask over the pairs
+    value: float  # objective of the chosen pairs
+    bound: float  # an upper bound on the LP optimum (so on any feasible choice), never raised to value
     budget_multiplier: float
     iterations: int
 
@@ -193,7 +193,7 @@ def solve(problem: AllocationProblem, *, tol: float = 1e-5, max_bisections: int 
 
 
 GAP_WORTH_TIGHTENING = 1e-4  # relative gap under which the primal pass's bound is reported as it is
-PRICE_SWEEPS = 4             # coordinate sweeps over the campaign prices at the best lambda
+PRICE_SWEEPS = 4  # coordinate sweeps over the campaign prices at the best lambda
 
 
 def _tightened_bound(P: _Pairs, tol: float, max_bisections: int) -> float:
