@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from models.policy import EXPLOIT, EXPLORE, HOLDOUT, PolicyConfig, decide_arms, seed_for
+from models.allocation import AllocationProblem, solve
+from models.policy import EXPLOIT, EXPLORE, HOLDOUT, NOT_CHOSEN, PolicyConfig, decide_arms, seed_for
 
 
 def _instance(n_households=400, n_campaigns=3, seed=0):
@@ -39,6 +41,10 @@ def test_propensities_are_exact():
     assert np.abs(freq_selected - first.p_selected).max() < 0.056
     assert np.abs(freq_sent - first.propensity).max() < 0.056
     assert np.abs(freq_sent[explore_rows] - first.propensity[explore_rows]).mean() < 0.01
+    # pooled over the rows of an arm, the sends counted are what the logged propensities expect,
+    # to 1.5% (a standard error of 0.4% for the explore rows): propensities 5% off fail it
+    for rows in (explore_rows, first.p_selected == 1):
+        assert sent[rows].sum() / (runs * first.propensity[rows].sum()) == pytest.approx(1.0, abs=0.015)
     # pairs never selectable are never sent
     assert (sent[first.p_selected == 0] == 0).all()
 
@@ -48,7 +54,17 @@ def instances(draw):
     n_h, n_c = draw(st.integers(5, 60)), draw(st.integers(1, 4))
     hh, camp, score, cost, _ = _instance(n_h, n_c, draw(st.integers(0, 10_000)))
     caps = {j: draw(st.integers(0, n_h)) for j in range(n_c)}
-    return hh, camp, score, cost, caps, draw(st.floats(0, 30)), draw(st.floats(0, 0.9)), draw(st.floats(0, 0.9)), draw(st.integers(1, 2))
+    return (
+        hh,
+        camp,
+        score,
+        cost,
+        caps,
+        draw(st.floats(0, 30)),
+        draw(st.floats(0, 0.9)),
+        draw(st.floats(0, 0.9)),
+        draw(st.integers(1, 2)),
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -93,8 +109,8 @@ def test_explore_reserve_is_the_worst_draw_of_the_pools_not_of_every_pair():
     exploit_cost = cost[d.arm == EXPLOIT].sum()
     pool_rows = (d.p_selected > 0) & (d.p_selected < 1)
     worst_draw = sum(np.sort(cost[pool_rows & (camp == j)])[-m:].sum() for j, m in slots.items())
-    assert exploit_cost + worst_draw <= budget + 1e-9          # every possible draw fits the budget
-    assert exploit_cost > budget - naive_reserve + 1.0          # and the exploit part got more than before
+    assert exploit_cost + worst_draw <= budget + 1e-9  # every possible draw fits the budget
+    assert exploit_cost > budget - naive_reserve + 1.0  # and the exploit part got more than before
     # whatever the draw, the budget holds
     for seed in range(50):
         other = decide_arms(hh, camp, score, cost, budget, caps, cfg, np.random.default_rng(seed))
@@ -105,7 +121,115 @@ def test_exploration_is_a_share_of_the_sends_not_of_the_caps():
     """Caps far above what the budget buys: a share of the caps would make most sends explore."""
     hh, camp, score, cost, _ = _instance(n_households=2000)
     caps = {j: 1500 for j in range(3)}
-    d = decide_arms(hh, camp, score, cost, 150.0, caps, PolicyConfig(explore_share=0.1, holdout_share=0.0),
-                    np.random.default_rng(0))
+    d = decide_arms(
+        hh, camp, score, cost, 150.0, caps, PolicyConfig(explore_share=0.1, holdout_share=0.0), np.random.default_rng(0)
+    )
     sent, explored = d.sent.sum(), (d.arm == EXPLORE).sum()
     assert sent > 150 and 0 < explored <= 0.1 * sent + 3  # 10% of the caps would be 450 draws
+
+
+# -- exact propensities on small instances: one per household, two, shrunk slots, full pools -----
+
+
+class _RecordingRng:
+    """Stands in for the policy's numpy Generator and keeps every explore draw it makes (the rows
+    drawn from, and how many): m of N rows drawn uniformly without replacement are each selected
+    with probability m / N, so the exact selection probability of every row follows. Any other
+    use of the generator fails loudly: the test would no longer know the policy's randomness."""
+
+    def __init__(self, seed: int) -> None:
+        self._rng = np.random.default_rng(seed)
+        self.draws: list[tuple[np.ndarray, int]] = []
+
+    def choice(self, a: np.ndarray, size: int, replace: bool = True) -> np.ndarray:
+        assert replace is False, "explore draws are without replacement"
+        self.draws.append((np.array(a), int(size)))
+        return self._rng.choice(a, size=size, replace=False)
+
+    def random(self, size: int) -> np.ndarray:
+        return self._rng.random(size)
+
+
+def _policy_instance(n_households: int, n_campaigns: int, seed: int, dear_share: float = 0.0):
+    """Like ``_instance``, with a share of the pairs three times dearer (what the explore reserve prices)."""
+    hh, camp, score, cost, caps = _instance(n_households, n_campaigns, seed)
+    dear = np.random.default_rng(seed + 1).random(len(hh)) < dear_share
+    return hh, camp, score, np.where(dear, 3 * cost, cost), caps
+
+
+def _first_reserve(hh, camp, score, cost, budget, caps, config: PolicyConfig) -> float:
+    """The policy's first explore reserve: the explore_share of each campaign's sends without
+    exploration, priced at that campaign's dearest pairs. Above the budget, every slot shrinks."""
+    plain = solve(AllocationProblem(hh, camp, score, cost, budget, caps, config.max_per_household))
+    slots = {j: int(np.floor(config.explore_share * (camp[plain.chosen] == j).sum())) for j in caps}
+    return sum(float(np.sort(cost[camp == j])[len(cost[camp == j]) - m :].sum()) for j, m in slots.items())
+
+
+# (households, campaigns, budget, caps (None: _instance's), explore share, per household, dear share, what it covers)
+EXACT_CASES = {
+    "one per household": (150, 3, 22.5, None, 0.3, 1, 0.0),
+    "two per household": (150, 3, 22.5, None, 0.3, 2, 0.0),
+    "shrunk slots": (150, 2, 15.0, None, 0.5, 1, 0.2),
+    "shrunk slots, two per household": (150, 2, 15.0, None, 0.5, 2, 0.2),
+    "two per household, half explored": (100, 3, 25.0, None, 0.5, 2, 0.0),
+    "pools smaller than the slots": (40, 2, 1e6, 25, 0.5, 1, 0.0),
+}
+
+
+def _exact_case(name: str):
+    n_h, n_c, budget, cap, explore, k, dear = EXACT_CASES[name]
+    hh, camp, score, cost, caps = _policy_instance(n_h, n_c, 0, dear)
+    if cap is not None:
+        caps = {j: cap for j in caps}
+    return hh, camp, score, cost, budget, caps, PolicyConfig(explore, 0.25, k)
+
+
+@pytest.mark.parametrize("name", list(EXACT_CASES))
+def test_logged_propensities_are_the_exact_probabilities_of_the_draws_made(name):
+    hh, camp, score, cost, budget, caps, config = _exact_case(name)
+    shrinks = _first_reserve(hh, camp, score, cost, budget, caps, config) > budget
+    assert shrinks == name.startswith("shrunk")  # each case takes the path it is named after
+    for seed in range(3):
+        rng = _RecordingRng(seed)
+        d = decide_arms(hh, camp, score, cost, budget, caps, config, rng)
+        exact = np.zeros(len(hh))
+        in_pool = np.zeros(len(hh), dtype=bool)
+        for rows, m in rng.draws:
+            assert not in_pool[rows].any()  # disjoint pools: independent draws
+            in_pool[rows] = True
+            exact[rows] = m / len(rows)
+            # the draw is what was logged: exactly m of the pool were selected, the rest not
+            assert np.isin(d.arm[rows], (EXPLORE, HOLDOUT)).sum() == m
+            assert (d.arm[rows][~np.isin(d.arm[rows], (EXPLORE, HOLDOUT))] == NOT_CHOSEN).all()
+        exact[~in_pool & np.isin(d.arm, (EXPLOIT, HOLDOUT))] = 1.0  # the solver's picks, no draw
+        np.testing.assert_allclose(d.p_selected, exact, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(d.propensity, exact * (1 - config.holdout_share), rtol=1e-12, atol=0)
+        assert (d.arm[~in_pool & (exact == 0)] == NOT_CHOSEN).all()
+    assert (
+        rng.draws
+        and (exact == 1).any()
+        and ((exact > 0) & (exact < 1)).any() == (name != "pools smaller than the slots")
+    )
+
+
+@pytest.mark.parametrize("name", ["two per household, half explored", "shrunk slots"])
+def test_send_frequencies_over_seeded_draws_match_the_logged_propensities(name):
+    """Counted, not derived: over 250 seeded runs the explore rows, and all selectable rows, are
+    sent as often as their logged propensities say, pooled to a standard error small enough that
+    propensities 5% off fail; and no single pair is off by more than 5 binomial standard errors."""
+    hh, camp, score, cost, budget, caps, config = _exact_case(name)
+    config = PolicyConfig(config.explore_share, 0.1, config.max_per_household)
+    runs = 250
+    first = decide_arms(hh, camp, score, cost, budget, caps, config, np.random.default_rng(0))
+    sent = np.zeros((runs, len(hh)), dtype=bool)
+    for seed in range(runs):
+        d = decide_arms(hh, camp, score, cost, budget, caps, config, np.random.default_rng(seed))
+        assert (d.propensity == first.propensity).all()
+        sent[seed] = d.sent
+    p = first.propensity
+    for rows in ((first.p_selected > 0) & (first.p_selected < 1), first.p_selected > 0):
+        per_run = sent[:, rows].sum(axis=1) / p[rows].sum()  # 1 on average if the propensities are right
+        se = per_run.std(ddof=1) / np.sqrt(runs)
+        assert 3 * se < 0.025  # the tolerance below stays well inside a 5% error
+        assert per_run.mean() == pytest.approx(1.0, abs=3 * se)
+    assert (np.abs(sent.mean(axis=0) - p) <= 5 * np.sqrt(p * (1 - p) / runs) + 1e-12).all()
