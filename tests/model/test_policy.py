@@ -73,9 +73,16 @@ def instances(draw):
 @given(instances(), st.integers(0, 2**32))
 def test_budget_caps_and_household_limit_hold_with_exploration(inst, seed):
     hh, camp, score, cost, caps, budget, explore, holdout, k = inst
-    d = decide_arms(hh, camp, score, cost, budget, caps, PolicyConfig(explore, holdout, k), np.random.default_rng(seed))
+    rng = _RecordingRng(seed)
+    d = decide_arms(hh, camp, score, cost, budget, caps, PolicyConfig(explore, holdout, k), rng)
     selected = np.isin(d.arm, (EXPLOIT, EXPLORE, HOLDOUT))
     assert cost[selected].sum() <= budget + 1e-9
+    # not only this draw: the dearest draw the pools allowed fits the budget too
+    in_pool = np.zeros(len(hh), dtype=bool)
+    for rows, _ in rng.draws:
+        in_pool[rows] = True
+    dearest = sum(float(np.sort(cost[rows])[len(rows) - m :].sum()) for rows, m in rng.draws)
+    assert cost[selected & ~in_pool].sum() + dearest <= budget + 1e-9
     for j, cap in caps.items():
         assert (selected & (camp == j)).sum() <= cap
     _, per_household = np.unique(hh[selected], return_counts=True)
@@ -263,3 +270,45 @@ def test_the_decisions_are_the_published_ones(name):
     digest = hashlib.sha256("|".join(d.arm.tolist()).encode())
     digest.update(np.asarray(d.propensity, np.float64).tobytes())
     assert digest.hexdigest()[:16] == PUBLISHED_DECISIONS[name]
+
+
+# -- slots, campaigns without a cap, the reported bound -----------------------------------------
+
+
+def _campaign_ladder():
+    """Four campaigns whose caps bind at 5, 12, 40 and 25 sends (budget slack): with 10% explored
+    they keep 0, 1, 4 and 2 slots, a campaign with none before those with some."""
+    hh, camp, score, cost, _ = _instance(300, 4, 3)
+    return hh, camp, score, cost, 1e6, {0: 5, 1: 12, 2: 40, 3: 25}
+
+
+def test_each_campaign_explores_its_share_of_what_it_would_send():
+    hh, camp, score, cost, budget, caps = _campaign_ladder()
+    config = PolicyConfig(explore_share=0.1, holdout_share=0.2)
+    rng = _RecordingRng(0)
+    d = decide_arms(hh, camp, score, cost, budget, caps, config, rng)
+    drawn = {int(camp[rows[0]]): m for rows, m in rng.draws}
+    assert drawn == {1: 1, 2: 4, 3: 2}  # floor(0.1 x 5, 12, 40, 25); pools far larger than that
+    for j, m in drawn.items():
+        pool = (camp == j) & (d.p_selected > 0) & (d.p_selected < 1)
+        assert np.isin(d.arm[pool], (EXPLORE, HOLDOUT)).sum() == m
+        assert (d.arm[(camp == j) & np.isin(d.arm, (EXPLOIT, EXPLORE, HOLDOUT))] != NOT_CHOSEN).sum() == caps[j]
+
+
+def test_a_campaign_missing_from_the_caps_is_a_campaign_capped_at_zero():
+    hh, camp, score, cost, budget, caps = _campaign_ladder()
+    config = PolicyConfig(explore_share=0.3, holdout_share=0.1)
+    missing = {j: cap for j, cap in caps.items() if j != 2}
+    a = decide_arms(hh, camp, score, cost, budget, missing, config, np.random.default_rng(5))
+    b = decide_arms(hh, camp, score, cost, budget, {**missing, 2: 0}, config, np.random.default_rng(5))
+    assert (a.arm == b.arm).all() and (a.propensity == b.propensity).all()
+    assert (a.arm[camp == 2] == NOT_CHOSEN).all() and (a.propensity[camp == 2] == 0).all()
+    assert (a.arm == EXPLORE).any()
+
+
+def test_the_decision_reports_the_bound_and_gap_of_its_exploit_part():
+    hh, camp, score, cost, caps = _instance()
+    d = decide_arms(hh, camp, score, cost, 60.0, caps, PolicyConfig(0.1, 0.0), np.random.default_rng(0))
+    exploit_value = float(score[d.arm == EXPLOIT].sum())
+    assert d.bound >= exploit_value and d.gap == pytest.approx((d.bound - exploit_value) / d.bound)
+    assert 0 <= d.gap < 0.05

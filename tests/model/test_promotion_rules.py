@@ -101,7 +101,7 @@ def test_a_gain_above_the_margin_whose_interval_includes_zero_is_not_promoted():
     facts = _facts_of(d, y, challenger)
     assert facts["mean"] >= 0.01 and facts["low"] <= 0 < facts["high"]  # only the interval says no
     assert facts["worse_log_loss"] <= 0.02 and _sane_for(PromotionRule(), facts)
-    assert not d.promote and d.holdout_campaigns == [3]
+    assert d.promote is False and d.holdout_campaigns == [3] and d.problems == []  # False, not just falsy: it is logged
     assert d.reason == (
         f"AUC gain {facts['mean']:+.4f} is not significant: 90% interval "
         f"[{facts['low']:+.4f}, {facts['high']:+.4f}] includes 0"
@@ -168,7 +168,8 @@ def test_a_challenger_predicting_too_few_or_too_many_redemptions_is_not_sane(sca
     ratio = calibration_ratio(y, challenger)
     assert (ratio < 0.5) if side == "low" else (ratio > 2.0)
     d = _decide(y, c, h, champion, challenger)
-    assert not d.promote and d.challenger == {} and d.auc_gain == {}
+    assert d.promote is False and d.challenger == {} and d.auc_gain == {}
+    assert d.champion == all_metrics(y, champion, c)  # the champion's side is still reported
     assert d.problems == [f"calibration off: predicts {ratio:.2f}x the observed redemptions (allowed 0.5-2.0)"]
     assert d.reason == "challenger is not sane: " + d.problems[0]
     # the allowed range is closed: a ratio exactly at its end is sane
@@ -191,6 +192,21 @@ def test_broken_scores_are_named_and_never_promoted(broken, problem):
     d = _decide(y, c, h, _noisy(p, 0.25, rng), broken(p), holdout_campaigns=[5])
     assert not d.promote and d.problems == [problem] and d.holdout_campaigns == [5]
     assert d.reason == f"challenger is not sane: {problem}"
+
+
+def test_every_problem_is_named_in_the_reason():
+    y, c, h, p, rng = _holdout(600, 0)
+    d = _decide(y, c, h, _noisy(p, 0.25, rng), np.where(np.arange(len(p)) == 3, np.nan, p), features=["gone"])
+    assert d.reason == (
+        "challenger is not sane: scores contain NaN or infinite values; features missing from today's marts: ['gone']"
+    )
+
+
+def test_scores_of_exactly_zero_and_one_are_probabilities():
+    y, _, _, p, _ = _holdout(600, 0)
+    scores = p.copy()
+    scores[:5], scores[5:8] = 0.0, 1.0
+    assert sanity_problems(scores, y, PromotionRule(), [], set()) == []
 
 
 def test_features_missing_from_the_marts_are_listed_and_none_means_all_present():
