@@ -16,7 +16,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from models.evaluation import LOWER_IS_BETTER, METRICS, Interval, all_metrics, bootstrap_differences
+from models.evaluation import LOWER_IS_BETTER, METRICS, all_metrics, bootstrap_differences
+from models.interval import Interval
 from models.scoring import v0_scorer
 from models.training import TrainConfig, train
 
@@ -108,7 +109,7 @@ def compare_scores(
 
 def better(metric: str, diff: Interval) -> Interval:
     """A difference turned so that positive means better (log loss: lower is better)."""
-    return Interval(-diff.mean, -diff.high, -diff.low) if metric in LOWER_IS_BETTER else diff
+    return diff.negated() if metric in LOWER_IS_BETTER else diff
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def quality_bar(result: BacktestResult) -> QualityBar:
     vs_log = {m: better(m, d) for m, d in result.vs_logistic["model"].items()}
     vs_rule = {m: better(m, d) for m, d in result.vs_rule.items()}
     return QualityBar(
-        [m for m, d in vs_log.items() if d.mean < 0],
+        [m for m, d in vs_log.items() if d.value < 0],
         [m for m, d in vs_log.items() if d.high < 0],
         [m for m, d in vs_rule.items() if d.low <= 0],
     )
@@ -150,7 +151,7 @@ def format_table(result: BacktestResult) -> str:
         lines.append(f"{name:<12}" + "".join(f"{m[c]:>{len(c) + 2}.4f}" for c in cols))
 
     def cell(d: Interval) -> str:
-        return f"{d.mean:+.4f} [{d.low:+.4f},{d.high:+.4f}]"
+        return f"{d.value:+.4f} [{d.low:+.4f},{d.high:+.4f}]"
 
     width = 27
     lines += [
@@ -167,8 +168,8 @@ def format_table(result: BacktestResult) -> str:
 
     def behind(m: str) -> str:
         d = result.vs_logistic["model"][m]
-        extra = f", {abs(d.mean) * positives:.0f} of {positives:.0f} redeemers" if m.startswith("capture") else ""
-        return f"{m} ({d.mean:+.4f}{extra})"
+        extra = f", {abs(d.value) * positives:.0f} of {positives:.0f} redeemers" if m.startswith("capture") else ""
+        return f"{m} ({d.value:+.4f}{extra})"
 
     if not bar.behind_logistic:
         verdict = "yes, on every point estimate"

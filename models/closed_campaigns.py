@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from models import measurement
+from models.interval import Interval
 from models.policy import EXPLORE, HOLDOUT, NOT_CHOSEN, SENT_ARMS
 
 ELIGIBLE_ARMS = (*SENT_ARMS, HOLDOUT, NOT_CHOSEN)
@@ -50,7 +51,7 @@ def greedy_target(eligible: np.ndarray, score: np.ndarray, n: int) -> np.ndarray
     return target
 
 
-def _interval(est: measurement.Estimate) -> dict[str, float] | None:
+def _interval(est: Interval) -> dict[str, float] | None:
     if not np.isfinite(est.value):
         return None
     return {"value": est.value, "low": est.low, "high": est.high}

@@ -8,10 +8,11 @@ correlation of one household's rows across campaigns).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import rankdata
+
+from models.interval import Interval
 
 CAPTURE_SHARES = (0.10, 0.20, 0.50)
 
@@ -107,13 +108,6 @@ def calibration_ratio(y: np.ndarray, p: np.ndarray) -> float:
     """Predicted redemptions over observed ones (1 = calibrated on the whole)."""
     observed = float(np.asarray(y).sum())
     return float(np.asarray(p).sum()) / observed if observed else float("inf")
-
-
-@dataclass(frozen=True)
-class Interval:
-    mean: float
-    low: float
-    high: float
 
 
 def bootstrap_differences(

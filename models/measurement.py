@@ -12,30 +12,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy import stats
 
-
-@dataclass(frozen=True)
-class Estimate:
-    value: float
-    low: float
-    high: float
+from models.interval import NAN_INTERVAL, Interval
 
 
-def lift(treated: np.ndarray, control: np.ndarray, level: float = 0.90) -> Estimate:
+def lift(treated: np.ndarray, control: np.ndarray, level: float = 0.90) -> Interval:
     """mean(treated) - mean(control) with a Welch t interval."""
     t, c = np.asarray(treated, float), np.asarray(control, float)
     if len(t) < 2 or len(c) < 2:
-        return Estimate(float("nan"), float("nan"), float("nan"))
+        return NAN_INTERVAL
     diff = t.mean() - c.mean()
     vt, vc = t.var(ddof=1) / len(t), c.var(ddof=1) / len(c)
     se = np.sqrt(vt + vc)
     dof = (vt + vc) ** 2 / (vt**2 / (len(t) - 1) + vc**2 / (len(c) - 1)) if se > 0 else len(t) + len(c) - 2
     q = stats.t.ppf(0.5 + level / 2, dof)
-    return Estimate(float(diff), float(diff - q * se), float(diff + q * se))
+    return Interval(float(diff), float(diff - q * se), float(diff + q * se))
 
 
 def _weights(sent: np.ndarray, propensity: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -120,13 +120,13 @@ def decide(
         n_boot=rule.n_boot,
         level=rule.level,
     )
-    gain_d = {"mean": gain.mean, "low": gain.low, "high": gain.high}
+    gain_d = {"mean": gain.value, "low": gain.low, "high": gain.high}
     worse_ll = chall["log_loss"] - champ["log_loss"]
-    if gain.mean < rule.min_gain:
-        reason = f"AUC gain {gain.mean:+.4f} is below the margin {rule.min_gain}"
+    if gain.value < rule.min_gain:
+        reason = f"AUC gain {gain.value:+.4f} is below the margin {rule.min_gain}"
     elif gain.low <= 0:
         reason = (
-            f"AUC gain {gain.mean:+.4f} is not significant: {int(rule.level * 100)}% interval "
+            f"AUC gain {gain.value:+.4f} is not significant: {int(rule.level * 100)}% interval "
             f"[{gain.low:+.4f}, {gain.high:+.4f}] includes 0"
         )
     elif worse_ll > rule.max_log_loss_increase:
@@ -135,7 +135,7 @@ def decide(
         return PromotionDecision(
             True,
             f"AUC within campaign {chall['auc_within_campaign']:.4f} vs {champ['auc_within_campaign']:.4f} "
-            f"(gain {gain.mean:+.4f}, {int(rule.level * 100)}% interval [{gain.low:+.4f}, {gain.high:+.4f}]), "
+            f"(gain {gain.value:+.4f}, {int(rule.level * 100)}% interval [{gain.low:+.4f}, {gain.high:+.4f}]), "
             f"log loss {chall['log_loss']:.4f} vs {champ['log_loss']:.4f}",
             champ,
             chall,

@@ -43,7 +43,7 @@ def test_one_bootstrap_differences_every_metric_like_the_single_metric_bootstrap
     assert set(every) == set(METRICS)
     assert every["auc_within_campaign"] == bootstrap_difference(auc_within_campaign, y, a, b, c, h, n_boot=50)
     same = bootstrap_differences(METRICS, y, a, a, c, h, n_boot=50)
-    assert all(d.mean == d.low == d.high == 0 for d in same.values())
+    assert all(d.value == d.low == d.high == 0 for d in same.values())
 
 
 def test_the_truth_meets_the_bar_against_a_noisy_logistic(rows):

@@ -36,7 +36,7 @@ def _facts(y, campaign, household, champion, challenger, rule: PromotionRule) ->
         auc_within_campaign, y, champion, challenger, campaign, household, n_boot=rule.n_boot, level=rule.level
     )
     return {
-        "mean": gain.mean,
+        "mean": gain.value,
         "low": gain.low,
         "high": gain.high,
         "worse_log_loss": log_loss(y, challenger) - log_loss(y, champion),
