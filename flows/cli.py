@@ -8,6 +8,7 @@ caller (PREFECT_API_URL for server mode, a PREFECT_HOME of one's own) is left al
 from __future__ import annotations
 
 import os
+import posixpath
 import sys
 from datetime import date, datetime
 
@@ -327,6 +328,9 @@ def report(
     typer.echo(f"run date {run_date}: {content['verdict']}")
     typer.echo(f"report:    {_where(store, ds.key(reports.INDEX))}")
     typer.echo(f"data docs: {_where(store, ds.key(reports.DOCS + '/index.html'))}")
+    if content.get("data_dictionary"):
+        key = posixpath.normpath(ds.key(content["data_dictionary"]))
+        typer.echo(f"data dictionary: {_where(store, key)}")
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ Keys are ``/``-separated paths inside the store (a local directory or a bucket p
     decisions/date=D/              decisions.parquet + manifest (every candidate, for learning)
     replay/campaigns/date=D/, replay/decisions/date=D/   replays on history, never mixed in
     reports/date=D/                index.html, report.json, gates.json, data-docs/
+    reports/data-dictionary/<digest>/   dbt's docs of one project version and schema (linked)
     runs/<run_id>.json             one record per flow run
     registry/versions/vN/, registry/champion.json, registry/decisions/NNNNNN.json
     config/do_not_contact.csv      the operators' do-not-contact list (optional)
@@ -27,6 +28,7 @@ REPORT_PAGE = "index.html"
 REPORT_DATA = "report.json"
 REPORT_GATES = "gates.json"
 DATA_DOCS = "data-docs"
+DATA_DICTIONARY = "data-dictionary"
 
 # areas
 RAW = "raw"
@@ -67,6 +69,11 @@ def dated_area(area: str) -> str:
 def date_of(key: str) -> date:
     """The date in a ``.../date=YYYY-MM-DD/...`` key."""
     return date.fromisoformat(key.split("date=")[1].split("/")[0])
+
+
+def data_dictionary_prefix(digest: str) -> str:
+    """dbt's docs site of one project version and warehouse schema, shared by every report."""
+    return f"{REPORTS}/{DATA_DICTIONARY}/{digest}"
 
 
 def run_record_key(run_id: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 import re
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ from typer.testing import CliRunner
 from couponflow.app import report
 from couponflow.app.gates import check_campaign, check_marts
 from couponflow.app.publishing import publish_campaign
-from couponflow.platform import manifest
+from couponflow.platform import data_dictionary, manifest
 from couponflow.platform.storage import LocalStore
 from expectations.raw_gate import check_partitions
 from models.scoring import v0_scorer
@@ -116,8 +117,9 @@ def test_the_report_is_self_contained_relative_and_deterministic(published, monk
     for _tag, attr, value in parser.refs:
         if attr == "src":
             assert value.startswith("data:image/png;base64,")
-        else:  # relative links into this report's Data Docs, all published
-            assert value.startswith("data-docs/") and store.exists(f"{PREFIX}/{value}"), value
+        else:  # relative links into this report's Data Docs or the shared data dictionary, all published
+            assert value.startswith(("data-docs/", "../data-dictionary/")), value
+            assert store.exists(posixpath.normpath(f"{PREFIX}/{value}")), value
     docs = manifest.read(store, f"{PREFIX}/data-docs")
     assert docs is not None and "index.html" in [o["name"] for o in docs.objects]
 
@@ -129,7 +131,56 @@ def test_the_report_is_self_contained_relative_and_deterministic(published, monk
     out = CliRunner().invoke(app, ["report", "--date", "2017-10-30"])
     assert out.exit_code == 0, out.output
     assert "safe to send" in out.output and str(store.local_path(f"{PREFIX}/index.html")) in out.output
+    dictionary = _content(store, ds)["data_dictionary"]
+    assert f"data dictionary: {store.local_path(posixpath.normpath(f'{PREFIX}/{dictionary}'))}" in out.output
     assert {k: store.get(k) for k in store.list(PREFIX + "/")} == before  # same bytes, docs included
+
+
+# -- the data dictionary -------------------------------------------------------------------------
+
+
+def _dictionary(store, ds) -> tuple[str, bytes]:
+    href = _content(store, ds)["data_dictionary"]
+    assert href and href.startswith("../data-dictionary/"), href
+    key = posixpath.normpath(f"{PREFIX}/{href}")
+    return key, store.get(key)
+
+
+def test_the_data_dictionary_is_dbt_s_docs_of_the_build_published_once_per_content(published):
+    res, store, ds, _, ran = published
+    settings = res.settings
+    key, page = _dictionary(store, ds)
+    text = page.decode()
+    # dbt's docs with the project's models, their yml descriptions and the warehouse's column types
+    assert '"MANIFEST.JSON INLINE DATA"' not in text and '"CATALOG.JSON INLINE DATA"' not in text
+    assert '"model.couponflow.households"' in text and '"model.couponflow.int_window_redemptions"' in text
+    assert "Grain: one row per basket_id" in text  # baskets.yml
+    manifest_data, catalog = _inline(text)
+    assert catalog["nodes"]["model.couponflow.households"]["columns"]["household_id"]["type"]
+    # nothing of one run or one machine: no times, ids or absolute paths
+    assert set(manifest_data["metadata"]) == set(data_dictionary.KEPT_METADATA)
+    for absolute in (str(settings.home_dir), str(data_dictionary.DBT_PROJECT_DIR), "site-packages/"):
+        assert absolute not in text, absolute
+    assert not re.search(r'"(generated_at|invocation_id|run_started_at)"', text)
+    assert not re.search(r"\"created_at\":(?!0[,}])", text)  # dbt stamps every node with its parse time
+    assert {m["package_name"] for m in manifest_data["macros"].values()} == {"couponflow"}
+    # stored once per content: another report of the same build links the same object, rebuilt
+    # from scratch it is the same bytes
+    digest = key.split("/")[2]
+    assert digest == data_dictionary.dictionary_key(settings)
+    assert data_dictionary.build_page(settings) == page
+    other = report.write_report(res, date(2017, 10, 31), {"marts": ran["marts"]})
+    assert _dictionary(store, other) == (key, page)
+    assert [k for k in store.list("reports/data-dictionary/")] == [key, key.replace("index.html", "manifest.json")]
+
+
+def _inline(page: str) -> tuple[dict, dict]:
+    """The manifest and catalog dbt's page holds inline (``var n={manifest:{...},catalog:{...}}``)."""
+    decoder, head = json.JSONDecoder(), "{manifest:"
+    manifest_data, end = decoder.raw_decode(page, page.index(head) + len(head))
+    assert page[end:].startswith(",catalog:")
+    catalog, _ = decoder.raw_decode(page, end + len(",catalog:"))
+    return manifest_data, catalog
 
 
 # -- a real headless Chromium ------------------------------------------------------------------
@@ -206,6 +257,29 @@ def test_the_report_renders_in_headless_chromium_and_loads_nothing_from_outside(
     assert requested == ["http://example.invalid/x.png"]
 
 
+def test_the_data_dictionary_opens_from_a_file_with_the_network_off(published, tmp_path):
+    """dbt's app runs from ``file://`` (no fetch of manifest.json, which a browser refuses there):
+    the DOM after its scripts ran holds the project tree it built from the inline manifest."""
+    _, store, ds, _, _ = published
+    key, _ = _dictionary(store, ds)
+    dom = subprocess.run(
+        [
+            _chromium(),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            store.local_path(key).as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    for model in ("marts", "intermediate", "households", "baskets", "before_as_of"):  # folders, models, a macro
+        assert f'<span class="filename-normal ng-binding">{model}</span>' in dom, model
+
+
 # -- S3, and a stopped run ---------------------------------------------------------------------
 
 
@@ -221,8 +295,9 @@ def test_data_docs_reach_s3_with_the_report(published, s3_store):
     } <= keys
     pages = [k for k in keys if "/data-docs/validations/" in k]
     assert len(pages) == 10  # 5 marts suites and 5 campaign suites
+    dictionary = set(s3_store.list("reports/data-dictionary/"))
     for href in re.findall(r"href='([^']+)'", manifest.read_object(s3_store, ds, report.INDEX).decode()):
-        assert f"{PREFIX}/{href}" in keys
+        assert posixpath.normpath(f"{PREFIX}/{href}") in keys | dictionary
 
 
 def test_the_report_of_a_stopped_run_names_the_problem_and_the_fix(published, source, tmp_path):

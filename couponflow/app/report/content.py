@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from couponflow.app.report.gates import gate_rows
-from couponflow.platform.lake import DATA_DOCS
+from couponflow.platform.lake import DATA_DICTIONARY, DATA_DOCS
 
 SEGMENTS = ("age", "income", "kids_count")  # demographics known for about a third of households
 
@@ -35,6 +35,7 @@ class ReportInputs:
     decisions: pd.DataFrame | None  # the decision log of D
     households: pd.DataFrame | None  # marts.households' segment columns (None: no warehouse)
     closed: ClosedInputs | None  # None when the run stopped
+    dictionary: str | None = None  # digest of the published dbt data dictionary (None: not built)
 
 
 def segment_rows(dec: pd.DataFrame | None, households: pd.DataFrame | None) -> list[dict[str, Any]]:
@@ -151,4 +152,5 @@ def build_report(inputs: ReportInputs) -> dict[str, Any]:
         "campaign": camp,
         "closed": closed,
         "data_docs": f"{DATA_DOCS}/index.html",
+        "data_dictionary": f"../{DATA_DICTIONARY}/{inputs.dictionary}/index.html" if inputs.dictionary else None,
     }

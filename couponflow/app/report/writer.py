@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from couponflow.app.report.content import SEGMENTS, ClosedInputs, ReportInputs, 
 from couponflow.app.report.gates import gate_record
 from couponflow.app.report.plots import plots
 from couponflow.app.report.render import render_html
-from couponflow.platform import manifest
+from couponflow.platform import data_dictionary, manifest
 from couponflow.platform.contract import DAILY_TABLES, SNAPSHOT_TABLES
 from couponflow.platform.gate_results import GateResult
 from couponflow.platform.lake import (
@@ -35,14 +36,18 @@ from couponflow.platform.lake import (
     REPORT_PAGE,
     REPORTS,
     VALIDATION,
+    data_dictionary_prefix,
     dated_prefix,
     raw_prefix,
 )
 from couponflow.platform.resources import Resources
 from couponflow.platform.storage import ObjectStore
+from couponflow.platform.warehouse import WarehouseError
 from expectations.docs import build_data_docs, docs_files
 from models.registry import Registry
 from models.scoring import load_scorer
+
+log = logging.getLogger(__name__)
 
 
 def raw_gate_results(store: ObjectStore, run_date: date) -> list[dict[str, Any]]:
@@ -101,6 +106,24 @@ def publish_data_docs(store: ObjectStore, prefix: str, out_dir: Path, run_date: 
     return ds
 
 
+def publish_data_dictionary(res: Resources) -> str | None:
+    """Publish dbt's docs of the built warehouse once per content (``data_dictionary``) and return
+    its digest; None when nothing is built yet or dbt cannot generate them (the page then has no
+    link, and the error is logged)."""
+    digest = data_dictionary.dictionary_key(res.settings)
+    if digest is None:
+        return None
+    prefix = data_dictionary_prefix(digest)
+    if manifest.read(res.store, prefix) is None:
+        try:
+            page = data_dictionary.build_page(res.settings)
+        except WarehouseError as exc:
+            log.warning("no data dictionary for this report: %s", exc)
+            return None
+        manifest.publish(res.store, prefix, {REPORT_PAGE: page}, {"kind": "data-dictionary", "digest": digest})
+    return digest
+
+
 def write_report(
     res: Resources,
     run_date: date,
@@ -125,6 +148,7 @@ def write_report(
     pages = build_data_docs(record["validations"], docs_dir, run_date)
     publish_data_docs(store, f"{prefix}/{DATA_DOCS}", docs_dir, run_date)
 
+    dictionary = publish_data_dictionary(res) if res.warehouse.exists else None
     campaign = manifest.read(store, dated_prefix(CAMPAIGNS, run_date))
     found = published_decisions(store, run_date)
     decisions = found[0] if found else None
@@ -146,6 +170,7 @@ def write_report(
                 decisions,
                 households,
                 closed,
+                dictionary,
             )
         )
         trend = _redemption_trend(res, run_date) if built else None
