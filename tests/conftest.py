@@ -26,6 +26,9 @@ for _var in [v for v in os.environ if v.startswith("COUPONFLOW_")]:
     del os.environ[_var]
 # a test that forgets to pick a home must not write into the checkout
 os.environ["COUPONFLOW_HOME"] = str(_SESSION_DIR / "default-home")
+# dbt's own runner in the flows under test: prefect-dbt's triples a build (benchmarks/dbt_runner.py);
+# test_daily_flow's test_dbt_nodes_are_prefect_tasks runs the flow with it, the default of a real run
+os.environ["COUPONFLOW_DBT_NODE_TASKS"] = "false"
 
 import pytest  # noqa: E402
 

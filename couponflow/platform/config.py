@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     s3_access_key_id: SecretStr | None = Field(None, description="S3 key id (else boto3's own chain)")
     s3_secret_access_key: SecretStr | None = None
 
+    dbt_node_tasks: bool = Field(
+        True,
+        description="Inside a flow, run dbt through prefect-dbt's PrefectDbtRunner: every model and test a "
+        "Prefect task with its own state and log (a build takes about 3x as long: benchmarks/dbt_runner.py); "
+        "false: dbt's own dbtRunner, the flow's log only",
+    )
+
     # -- the data source ---------------------------------------------------------------------
     source: Literal["completejourney"] = "completejourney"
 

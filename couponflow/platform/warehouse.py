@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -131,14 +132,38 @@ class DbtResult:
         return out
 
 
+def _in_prefect_run() -> bool:
+    from prefect.context import FlowRunContext, TaskRunContext
+
+    return FlowRunContext.get() is not None or TaskRunContext.get() is not None
+
+
+def _runner(settings: Settings, collect: Callable[[Any], None]) -> Any:
+    """prefect-dbt's runner inside a flow (``dbt_node_tasks``): each dbt node becomes a Prefect task
+    whose state is the node's and whose log is the node's lines; else dbt's own, whose warnings
+    ``collect`` gathers. Both run dbt in this process, one thread (profiles.yml), one writer."""
+    if settings.dbt_node_tasks and _in_prefect_run():
+        from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
+
+        return PrefectDbtRunner(
+            settings=PrefectDbtSettings(
+                project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=settings.dbt_target_dir
+            ),
+            raise_on_failure=False,  # a failed node is reported below, as with dbtRunner
+            disable_assets=True,  # no asset events: the lake's manifests are the lineage operators read
+        )
+    from dbt.cli.main import dbtRunner
+
+    return dbtRunner(callbacks=[collect])
+
+
 def run_dbt(settings: Settings, *args: str) -> DbtResult:
     """Run one dbt command (``"build"``, ``"run"``, ``"docs", "generate"`` ...) in-process.
 
-    Warnings dbt logs (deprecations, unused config paths, failing soft tests) are collected
-    and returned, so callers and tests can insist on none.
+    With dbt's own runner, warnings dbt logs (deprecations, unused config paths, failing soft
+    tests) are collected and returned, so callers and tests can insist on none; with prefect-dbt's
+    they are in the node tasks' logs.
     """
-    from dbt.cli.main import dbtRunner
-
     warnings: list[str] = []
 
     def collect(event) -> None:
@@ -154,7 +179,7 @@ def run_dbt(settings: Settings, *args: str) -> DbtResult:
     os.environ.update(env)
     command = " ".join(a for a in args if not a.startswith("-")) or "build"
     try:
-        res = dbtRunner(callbacks=[collect]).invoke(
+        res = _runner(settings, collect).invoke(
             [
                 *(args or ("build",)),
                 "--project-dir",
@@ -168,6 +193,8 @@ def run_dbt(settings: Settings, *args: str) -> DbtResult:
                 "--quiet",
             ]
         )
+    except ValueError as exc:  # prefect-dbt's way of saying that dbt could not start
+        raise WarehouseError(f"dbt {command} could not run: {exc}") from exc
     finally:
         for k, v in old.items():
             if v is None:

@@ -78,6 +78,45 @@ def test_daily_end_to_end(home_env):
     assert {a: _dataset_bytes(store, a, CAMPAIGN_1_START) for a in before} == before
 
 
+def test_dbt_nodes_are_prefect_tasks_with_their_own_state_and_the_same_campaign(local_home, tmp_path, monkeypatch):
+    """A real run's default (``dbt_node_tasks``): prefect-dbt's runner makes every model and test
+    that dbt build ran a task of the flow run, in the state dbt gave it; the campaign and the
+    decision log are the bytes dbt's own runner gives (test_daily_end_to_end's run of the same day)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows.daily import daily
+
+    monkeypatch.setenv("COUPONFLOW_DBT_NODE_TASKS", "true")
+    store = open_store(local_home)
+    out = daily(run_date=CAMPAIGN_1_START)
+    results = json.loads((local_home.dbt_target_dir / "run_results.json").read_text())["results"]
+    nodes = {r["unique_id"]: r["status"] for r in results}
+    assert len(nodes) > 100 and set(nodes.values()) == {"success", "pass"}
+    tasks, offset = [], 0
+    with get_client(sync_client=True) as client:
+        while page := client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[out["run_id"]])), limit=200, offset=offset
+        ):
+            tasks, offset = tasks + page, offset + len(page)
+    # prefect-dbt names a node's task "<resource type> <name>": each node dbt ran has one, completed
+    state = {t.name: t.state.type.value for t in tasks}
+    graph = json.loads((local_home.dbt_target_dir / "manifest.json").read_text())["nodes"]
+    names = {f"{graph[uid]['resource_type']} {graph[uid]['name']}" for uid in nodes}
+    assert {name: state.get(name) for name in names} == dict.fromkeys(names, "COMPLETED")
+    assert {"model households", "model scoring_candidates", "test assert_features_point_in_time"} <= names
+
+    monkeypatch.setenv("COUPONFLOW_HOME", str(tmp_path / "plain"))
+    monkeypatch.setenv("COUPONFLOW_DBT_NODE_TASKS", "false")
+    from couponflow.platform.config import load_settings
+
+    plain = daily(run_date=CAMPAIGN_1_START)
+    assert plain["sends"] == out["sends"] > 0
+    plain_store = open_store(load_settings())
+    for area in ("campaigns", "decisions"):
+        assert _dataset_bytes(plain_store, area, CAMPAIGN_1_START) == _dataset_bytes(store, area, CAMPAIGN_1_START)
+
+
 def test_without_a_date_daily_runs_the_next_unprocessed_day(local_home):
     from flows.daily import daily
 
