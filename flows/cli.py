@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import shlex
 import sys
 from datetime import date, datetime
 
@@ -84,6 +85,23 @@ def _check_dates(settings, *days: date | None) -> None:
             raise typer.Exit(2) from None
 
 
+def _lock_home(ctx: typer.Context, settings) -> None:
+    """Hold the home's lock until the command ends (one run per home at a time, DESIGN "The lock").
+
+    Taken by every command that writes the home or the lake, after the checks that exit 2 and
+    before Prefect starts or any work is done; another run still holding it after
+    COUPONFLOW_LOCK_WAIT_S seconds is refused with one line naming it, exit 4 (a scheduler retries).
+    """
+    from couponflow.platform.lock import HomeLocked, home_lock
+
+    command = shlex.join(["couponflow", *sys.argv[1:]])
+    try:
+        ctx.with_resource(home_lock(settings, command))  # released when the command ends
+    except HomeLocked as exc:
+        typer.echo(f"couponflow: {exc}", err=True)
+        raise typer.Exit(4) from None
+
+
 def _where(store, key: str) -> str:
     path = store.local_path(key)
     return str(path) if path is not None else f"{store.description}/{key}"
@@ -96,6 +114,7 @@ def _fail(exc: Exception) -> None:
 
 @app.command()
 def daily(
+    ctx: typer.Context,
     date_: str | None = typer.Option(
         None, "--date", help="Run date D (YYYY-MM-DD); default: the next unprocessed date"
     ),
@@ -108,6 +127,10 @@ def daily(
     run_date = _parse_date(date_, "--date")
     _check_dates(settings, run_date)
     _check_share(share, replay)
+    if replay and run_date is None:
+        typer.echo("--replay needs --date: the start date of the campaign to replay", err=True)
+        raise typer.Exit(2)
+    _lock_home(ctx, settings)
     from couponflow.platform.storage import open_store
     from flows.daily import daily as daily_flow
 
@@ -131,9 +154,7 @@ def daily(
 
 
 def _replay(settings, run_date: date | None, share: float | None, force: bool, end: date | None = None) -> None:
-    if run_date is None:
-        typer.echo("--replay needs --date: the start date of the campaign to replay", err=True)
-        raise typer.Exit(2)
+    assert run_date is not None  # daily refuses --replay without --date (exit 2) before the lock
     from couponflow.platform.storage import open_store
     from flows.replay import replay as replay_flow
 
@@ -161,6 +182,7 @@ def _replay(settings, run_date: date | None, share: float | None, force: bool, e
 
 @app.command()
 def backfill(
+    ctx: typer.Context,
     start: str = typer.Option(..., "--start", help="First run date (inclusive)"),
     end: str = typer.Option(..., "--end", help="Last run date (inclusive)"),
     allocate: bool = typer.Option(True, "--allocate/--no-allocate", help="Decide each day, or only land and build"),
@@ -174,6 +196,7 @@ def backfill(
     a, b = _required_date(start, "--start"), _required_date(end, "--end")
     _check_dates(settings, a, b)
     _check_share(share, replay)
+    _lock_home(ctx, settings)
     if replay:
         _replay(settings, a, share, force, end=b)
         return
@@ -193,10 +216,11 @@ def backfill(
 
 @app.command()
 def train(
+    ctx: typer.Context,
     family: str | None = typer.Option(None, "--family", help="logistic | mlp | wide_deep (default: settings)"),
 ) -> None:
     """Train a challenger, compare it with the champion on the recent hold-out, promote or keep."""
-    _settings()
+    _lock_home(ctx, _settings())
     from flows.train import train as train_flow
 
     try:
@@ -209,9 +233,12 @@ def train(
 
 
 @app.command()
-def rollback(to: str = typer.Option(..., "--to", help="The version to make champion, e.g. v0 or v3")) -> None:
+def rollback(
+    ctx: typer.Context, to: str = typer.Option(..., "--to", help="The version to make champion, e.g. v0 or v3")
+) -> None:
     """Make an earlier model version champion (recorded in the registry's decision log)."""
     settings = _settings()
+    _lock_home(ctx, settings)
     from couponflow.platform.storage import open_store
     from models.registry import Registry, RegistryError
 
@@ -226,6 +253,7 @@ def rollback(to: str = typer.Option(..., "--to", help="The version to make champ
 
 @app.command()
 def backtest(
+    ctx: typer.Context,
     cut: str = typer.Option(..., "--cut", help="Cut date: train on what was known before it"),
     out: str | None = typer.Option(None, "--out", help="Write household_id, campaign_id, score here (parquet)"),
     family: str | None = typer.Option(None, "--family", help="Model family under test (default: settings)"),
@@ -233,6 +261,7 @@ def backtest(
     """Train on campaigns that ended before CUT, score every recipient of later campaigns."""
     settings = _settings()
     cut_date = _required_date(cut, "--cut")
+    _lock_home(ctx, settings)  # it opens the warehouse, which a DuckDB file shares with no writer of another process
     from couponflow.app.decision_inputs import load_training_examples
     from couponflow.platform.warehouse import Warehouse
     from models.backtest import backtest as run_backtest
@@ -308,6 +337,7 @@ def status(limit: int = typer.Option(10, help="How many runs to show")) -> None:
 
 @app.command()
 def report(
+    ctx: typer.Context,
     date_: str = typer.Option(..., "--date", help="Run date D (YYYY-MM-DD) whose report to rebuild"),
 ) -> None:
     """Rebuild one day's operators' report and its Data Docs from the lake (no gate is re-run)."""
@@ -315,6 +345,7 @@ def report(
 
     settings = _settings()
     run_date = _required_date(date_, "--date")
+    _lock_home(ctx, settings)
     from couponflow.app import report as reports
     from couponflow.platform.resources import build_resources
 

@@ -43,6 +43,14 @@ class Settings(BaseSettings):
         "false: dbt's own dbtRunner, the flow's log only",
     )
 
+    lock_wait_s: float = Field(
+        10.0,
+        ge=0,
+        description="Seconds a command waits for the home's lock (another run holds it) before it is refused "
+        "with exit 4: long enough for a short command (a rollback) to finish, short enough not to stall a "
+        "terminal or a scheduler's slot behind a whole daily run (a scheduler retries exit 4)",
+    )
+
     # -- the data source ---------------------------------------------------------------------
     source: Literal["completejourney"] = "completejourney"
 
