@@ -102,14 +102,34 @@ def _lock_home(ctx: typer.Context, settings) -> None:
         raise typer.Exit(4) from None
 
 
+def _check_store(settings):
+    """The lake's store, checked before any flow (and Prefect) starts, in seconds: a bucket that
+    does not exist or refused credentials exit 2, an endpoint that cannot be reached exits 5."""
+    from couponflow.platform.storage import StoreMisconfigured, StoreUnreachable, check_store
+
+    try:
+        return check_store(settings)
+    except StoreMisconfigured as exc:
+        typer.echo(f"couponflow: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except StoreUnreachable as exc:
+        typer.echo(f"couponflow: {exc}", err=True)
+        raise typer.Exit(5) from None
+
+
 def _where(store, key: str) -> str:
     path = store.local_path(key)
     return str(path) if path is not None else f"{store.description}/{key}"
 
 
 def _fail(exc: Exception) -> None:
-    typer.echo(f"couponflow: {exc}", err=True)
-    raise typer.Exit(1) from None
+    """A failed flow in one line: the stage that failed and its cause (flows/recording.py)."""
+    from couponflow.platform.storage import StoreMisconfigured, StoreUnreachable
+    from flows.recording import failure_line
+
+    typer.echo(f"couponflow: {failure_line(exc)}", err=True)
+    code = 5 if isinstance(exc, StoreUnreachable) else 2 if isinstance(exc, StoreMisconfigured) else 1
+    raise typer.Exit(code) from None
 
 
 @app.command()
@@ -130,6 +150,7 @@ def daily(
     if replay and run_date is None:
         typer.echo("--replay needs --date: the start date of the campaign to replay", err=True)
         raise typer.Exit(2)
+    _check_store(settings)
     _lock_home(ctx, settings)
     from couponflow.platform.storage import open_store
     from flows.daily import daily as daily_flow
@@ -196,6 +217,7 @@ def backfill(
     a, b = _required_date(start, "--start"), _required_date(end, "--end")
     _check_dates(settings, a, b)
     _check_share(share, replay)
+    _check_store(settings)
     _lock_home(ctx, settings)
     if replay:
         _replay(settings, a, share, force, end=b)
@@ -220,7 +242,9 @@ def train(
     family: str | None = typer.Option(None, "--family", help="logistic | mlp | wide_deep (default: settings)"),
 ) -> None:
     """Train a challenger, compare it with the champion on the recent hold-out, promote or keep."""
-    _lock_home(ctx, _settings())
+    settings = _settings()
+    _check_store(settings)
+    _lock_home(ctx, settings)
     from flows.train import train as train_flow
 
     try:
@@ -238,11 +262,11 @@ def rollback(
 ) -> None:
     """Make an earlier model version champion (recorded in the registry's decision log)."""
     settings = _settings()
+    store = _check_store(settings)
     _lock_home(ctx, settings)
-    from couponflow.platform.storage import open_store
     from models.registry import Registry, RegistryError
 
-    registry = Registry(open_store(settings))
+    registry = Registry(store)
     try:
         registry.rollback(to)
     except RegistryError as exc:
@@ -307,6 +331,7 @@ def backtest(
 def serve() -> None:
     """Serve the daily and train flows with their schedules (needs a Prefect server: PREFECT_API_URL)."""
     settings = _settings()
+    _check_store(settings)
     from prefect import serve as prefect_serve
 
     from flows.deployments import deployments
@@ -318,11 +343,10 @@ def serve() -> None:
 def status(limit: int = typer.Option(10, help="How many runs to show")) -> None:
     """The last runs, their gates and outputs (read from the lake)."""
     settings = _settings()
-    from couponflow.platform.runs import read_runs
+    from couponflow.platform.runs import kept_runs, read_runs
     from couponflow.platform.schedule import published_dates
-    from couponflow.platform.storage import open_store
 
-    store = open_store(settings)
+    store = _check_store(settings)
     dates = published_dates(store)
     typer.echo(f"store: {store.description}")
     typer.echo(f"published run dates: {len(dates)}" + (f" (latest {dates[-1]})" if dates else ""))
@@ -333,6 +357,27 @@ def status(limit: int = typer.Option(10, help="How many runs to show")) -> None:
     for r in read_runs(store, limit):
         extra = r.get("error") or f"{r['outputs'].get('sends', '')} sends".strip()
         typer.echo(f"{r['started_at']}  {r['flow']:<8} {r['status']:<8} {r['parameters']}  {extra}")
+    kept = kept_runs(settings.home_dir)
+    if kept:
+        typer.echo(f"{len(kept)} failed run(s) recorded in the home, the lake could not take them: {kept[-1].parent}")
+
+
+def _check_reportable(store, run_date: date) -> None:
+    """A report is rebuilt from what a run of the date left (its gates, its campaign); a date no
+    run has reached has nothing to rebuild."""
+    from couponflow.app.publishing import published_campaign
+    from couponflow.app.report.writer import load_gate_record
+    from couponflow.platform.schedule import published_dates
+
+    if load_gate_record(store, run_date) is None and published_campaign(store, run_date) is None:
+        dates = published_dates(store)
+        latest = f"the latest published is {dates[-1]}" if dates else "no date is published yet"
+        typer.echo(
+            f"couponflow: no run has reached {run_date} in {store.description}, so there is no report to rebuild "
+            f"({latest}): run couponflow daily --date {run_date} first",
+            err=True,
+        )
+        raise typer.Exit(2)
 
 
 @app.command()
@@ -345,6 +390,7 @@ def report(
 
     settings = _settings()
     run_date = _required_date(date_, "--date")
+    _check_reportable(_check_store(settings), run_date)
     _lock_home(ctx, settings)
     from couponflow.app import report as reports
     from couponflow.platform.resources import build_resources

@@ -12,8 +12,9 @@ import os
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "COUPONFLOW_"
@@ -86,11 +87,29 @@ class Settings(BaseSettings):
     train_cron: str = Field("0 4 * * 1", description="Schedule of the train deployment (cron)")
     daily_cron: str = Field("0 6 * * *", description="Schedule of the daily deployment (cron)")
 
+    @field_validator("s3_endpoint_url")
+    @classmethod
+    def _endpoint_is_a_url(cls, value: str | None) -> str | None:
+        """boto3 takes "127.0.0.1:8333" for a URL and fails deep inside with a traceback."""
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                "must be a URL with its scheme and host, e.g. http://127.0.0.1:8333 or https://s3.example.com"
+            )
+        return value
+
     @model_validator(mode="after")
     def _s3_needs_a_bucket(self) -> Settings:
         if self.storage == "s3" and not self.s3_bucket:
             raise ValueError(
                 "COUPONFLOW_S3_BUCKET is required when COUPONFLOW_STORAGE=s3; set it to the bucket that holds the lake"
+            )
+        if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
+            raise ValueError(
+                "COUPONFLOW_S3_ACCESS_KEY_ID and COUPONFLOW_S3_SECRET_ACCESS_KEY go together: set both, or neither "
+                "(boto3's own chain)"
             )
         return self
 
@@ -132,22 +151,27 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the settings, turning pydantic's errors into one line per bad variable."""
+    """Read the settings, turning pydantic's errors into one line that names every bad variable
+    (a secret's value is never shown)."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        lines = []
+        problems = []
         for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"]) or "settings"
-            var = f"{ENV_PREFIX}{field.upper()}" if err["loc"] else "settings"
+            field = ".".join(str(p) for p in err["loc"])
+            var = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
             value = err.get("input")
-            shown = "" if "secret" in field or isinstance(value, dict) else f" (got {value!r})"
-            lines.append(f"{var}: {err['msg']}{shown}")
+            secret = field in _SECRET_FIELDS or "secret" in field or isinstance(value, dict)
+            shown = "" if secret else f" (got {value!r})"
+            problems.append(f"{var}: {err['msg'].removeprefix('Value error, ')}{shown}")
         raise SettingsError(
-            "invalid couponflow settings:\n  "
-            + "\n  ".join(lines)
-            + "\nFix the environment variables above (or the .env file) and run again."
+            "invalid couponflow settings: "
+            + "; ".join(problems)
+            + ". Fix the environment variable (or the .env file) and run again."
         ) from None
+
+
+_SECRET_FIELDS = frozenset(name for name, f in Settings.model_fields.items() if "SecretStr" in str(f.annotation))
 
 
 def offline_environment(settings: Settings) -> dict[str, str]:

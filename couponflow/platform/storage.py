@@ -5,6 +5,11 @@
 ``/``-separated relative paths such as ``raw/transactions/date=2017-01-01/part-0.parquet``.
 A single ``put`` is atomic for readers on both backends (a temporary file renamed into place,
 or one S3 PUT); publishing several objects atomically is the manifest's job (``manifest.py``).
+
+A store never creates a bucket: some S3 servers (SeaweedFS) create one on the first PUT into
+it, so a typo in the bucket's name would grow a second lake. ``S3Store`` checks that its bucket
+exists (HEAD bucket) before its first write, and ``check_store`` checks it, with short timeouts,
+before a command starts any work.
 """
 
 from __future__ import annotations
@@ -21,6 +26,14 @@ class StoreError(RuntimeError):
     """The object store cannot be reached or refused an operation; the message says how to fix it."""
 
 
+class StoreMisconfigured(StoreError):
+    """A setting of the store is wrong (no such bucket, credentials refused): retrying cannot help."""
+
+
+class StoreUnreachable(StoreError):
+    """The endpoint could not be reached after retries (down, wrong host or port): retry later."""
+
+
 class ObjectStore(Protocol):
     """What the pipeline needs from object storage."""
 
@@ -33,6 +46,10 @@ class ObjectStore(Protocol):
     def delete(self, key: str) -> None: ...
     def local_path(self, key: str) -> Path | None:
         """A path the warehouse can read directly, or None when the object must be fetched."""
+        ...
+
+    def verify(self) -> None:
+        """Raise StoreMisconfigured or StoreUnreachable unless the store can be used, quickly."""
         ...
 
 
@@ -93,6 +110,11 @@ class LocalStore:
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
 
+    def verify(self) -> None:
+        """The embedded default needs no set-up: the directory is created by the first write."""
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreMisconfigured(f"the lake {self.root} is not a directory: move it away or fix COUPONFLOW_HOME")
+
 
 class S3Store:
     def __init__(
@@ -110,14 +132,27 @@ class S3Store:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.description = f"s3://{bucket}/{self.prefix} at {endpoint_url or 'AWS'}"
-        self._client = boto3.client(
-            "s3",
-            endpoint_url=endpoint_url,
-            region_name=region,
-            aws_access_key_id=access_key_id,
-            aws_secret_access_key=secret_access_key,
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 5, "mode": "standard"}),
-        )
+        self._endpoint = endpoint_url or "AWS"
+        self._bucket_checked = False
+
+        def client(connect_timeout: float, read_timeout: float, attempts: int):
+            return boto3.client(
+                "s3",
+                endpoint_url=endpoint_url,
+                region_name=region,
+                aws_access_key_id=access_key_id,
+                aws_secret_access_key=secret_access_key,
+                config=Config(
+                    s3={"addressing_style": "path"},
+                    retries={"max_attempts": attempts, "mode": "standard"},
+                    connect_timeout=connect_timeout,
+                    read_timeout=read_timeout,
+                ),
+            )
+
+        self._client = client(connect_timeout=10, read_timeout=60, attempts=5)
+        # verify(): a wrong endpoint must be said within seconds, before any work starts
+        self._probe = client(connect_timeout=2, read_timeout=5, attempts=2)
 
     def _key(self, key: str) -> str:
         _check_key(key)
@@ -133,20 +168,63 @@ class S3Store:
             if code in ("NoSuchKey", "404"):
                 raise KeyError(kwargs.get("Key", "")) from None
             if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied"):
-                raise StoreError(
-                    f"{what} on {self.description} was refused ({code}): check "
-                    "COUPONFLOW_S3_ACCESS_KEY_ID / COUPONFLOW_S3_SECRET_ACCESS_KEY"
-                ) from None
+                raise self._refused(what, code) from None
             if code == "NoSuchBucket":
-                raise StoreError(
-                    f"bucket {self.bucket!r} does not exist at {self.description}: create it or fix "
-                    "COUPONFLOW_S3_BUCKET"
-                ) from None
+                raise self._no_bucket() from None
             raise StoreError(f"{what} on {self.description} failed: {code or exc}") from None
         except BotoCoreError as exc:
-            raise StoreError(f"cannot reach {self.description} ({exc}): check COUPONFLOW_S3_ENDPOINT_URL") from None
+            raise self._boto_error(exc) from None
+
+    def _refused(self, what: str, code: str) -> StoreMisconfigured:
+        return StoreMisconfigured(
+            f"{what} on {self.description} was refused ({code}): check "
+            "COUPONFLOW_S3_ACCESS_KEY_ID / COUPONFLOW_S3_SECRET_ACCESS_KEY"
+        )
+
+    def _no_bucket(self) -> StoreMisconfigured:
+        return StoreMisconfigured(
+            f"bucket {self.bucket!r} does not exist at {self._endpoint}: fix COUPONFLOW_S3_BUCKET, or create the "
+            "bucket first (couponflow never creates one)"
+        )
+
+    def _boto_error(self, exc: Exception) -> StoreError:
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+        from botocore.exceptions import HTTPClientError, NoCredentialsError
+
+        if isinstance(exc, NoCredentialsError):
+            return StoreMisconfigured(
+                f"no S3 credentials for {self.description}: set COUPONFLOW_S3_ACCESS_KEY_ID and "
+                "COUPONFLOW_S3_SECRET_ACCESS_KEY"
+            )
+        if isinstance(exc, BotoConnectionError | HTTPClientError):  # refused, DNS, timed out, dropped
+            return StoreUnreachable(
+                f"cannot reach {self.description} ({exc}): check COUPONFLOW_S3_ENDPOINT_URL, or retry once "
+                "the endpoint is up"
+            )
+        return StoreError(f"{self.description}: {exc}")
+
+    def verify(self, quick: bool = True) -> None:
+        """Check that the endpoint answers and the bucket exists (HEAD bucket), once per store;
+        ``quick`` uses short timeouts and one retry, so that a wrong endpoint is said in seconds."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            (self._probe if quick else self._client).head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            code = exc.response.get("Error", {}).get("Code", "")
+            if status == 404 or code in ("404", "NoSuchBucket"):
+                raise self._no_bucket() from None
+            if status == 403 or code in ("403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied"):
+                raise self._refused("HEAD bucket", code) from None
+            raise StoreError(f"HEAD bucket on {self.description} failed: {code or exc}") from None
+        except BotoCoreError as exc:
+            raise self._boto_error(exc) from None
+        self._bucket_checked = True
 
     def put(self, key: str, data: bytes) -> None:
+        if not self._bucket_checked:  # a PUT into a missing bucket would create it (SeaweedFS)
+            self.verify(quick=False)
         self._call("PUT", self._client.put_object, Key=self._key(key), Body=data)
 
     def get(self, key: str) -> bytes:
@@ -179,8 +257,16 @@ class S3Store:
         return None
 
 
+def check_store(settings: Settings) -> ObjectStore:
+    """The store the settings describe, verified (endpoint reachable, bucket exists) before any
+    work: raises StoreMisconfigured or StoreUnreachable with one line that says the fix."""
+    store = open_store(settings)
+    store.verify()
+    return store
+
+
 def open_store(settings: Settings) -> ObjectStore:
-    """The store the settings describe."""
+    """The store the settings describe (nothing is checked until it is used: see check_store)."""
     if settings.storage == "local":
         return LocalStore(settings.lake_dir)
     assert settings.s3_bucket  # checked by Settings

@@ -38,6 +38,34 @@ def test_bad_value_names_the_variable(monkeypatch, var, value):
     with pytest.raises(SettingsError) as exc:
         load_settings()
     assert var in str(exc.value) and "Fix" in str(exc.value)
+    assert "\n" not in str(exc.value)  # one line: the CLI prints it as it is
+
+
+@pytest.mark.parametrize("endpoint", ["127.0.0.1:8333", "s3.example.com", "ftp://127.0.0.1:8333", "http://"])
+def test_an_endpoint_without_its_scheme_is_refused_in_one_line(monkeypatch, endpoint):
+    """The defect: boto3 took "127.0.0.1:8333" and failed deep inside with 51 lines of traceback."""
+    monkeypatch.setenv("COUPONFLOW_STORAGE", "s3")
+    monkeypatch.setenv("COUPONFLOW_S3_BUCKET", "b")
+    monkeypatch.setenv("COUPONFLOW_S3_ENDPOINT_URL", endpoint)
+    with pytest.raises(SettingsError, match="COUPONFLOW_S3_ENDPOINT_URL: must be a URL with its scheme") as exc:
+        load_settings()
+    assert "http://127.0.0.1:8333" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_a_secret_is_not_shown_when_another_setting_is_wrong(monkeypatch):
+    monkeypatch.setenv("COUPONFLOW_S3_SECRET_ACCESS_KEY", "hunter2-very-secret")
+    monkeypatch.setenv("COUPONFLOW_S3_ACCESS_KEY_ID", "AKIA-very-secret-id")
+    monkeypatch.setenv("COUPONFLOW_STORAGE", "s3")  # and no bucket
+    with pytest.raises(SettingsError, match="COUPONFLOW_S3_BUCKET") as exc:
+        load_settings()
+    assert "hunter2" not in str(exc.value) and "AKIA" not in str(exc.value)
+
+
+def test_an_s3_key_without_its_secret_is_refused(monkeypatch):
+    """boto3 refuses half a pair of keys when the store is opened, with a traceback."""
+    monkeypatch.setenv("COUPONFLOW_S3_ACCESS_KEY_ID", "key-id")
+    with pytest.raises(SettingsError, match="COUPONFLOW_S3_SECRET_ACCESS_KEY go together"):
+        load_settings()
 
 
 def test_s3_without_bucket_names_the_variable(monkeypatch):
@@ -50,6 +78,7 @@ def test_secrets_are_never_printed(monkeypatch):
     monkeypatch.setenv("COUPONFLOW_STORAGE", "s3")
     monkeypatch.setenv("COUPONFLOW_S3_BUCKET", "b")
     monkeypatch.setenv("COUPONFLOW_S3_SECRET_ACCESS_KEY", "hunter2-very-secret")
+    monkeypatch.setenv("COUPONFLOW_S3_ACCESS_KEY_ID", "key-id")  # the two go together
     s = load_settings()
     assert "hunter2" not in repr(s) and "hunter2" not in str(s.model_dump())
     assert s.s3_secret_access_key.get_secret_value() == "hunter2-very-secret"
