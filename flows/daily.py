@@ -44,6 +44,7 @@ def _decide_day(
             ran["campaign"] = tasks.gate_campaign(res, decision)
         record.gates = gate_summary([r for rs in ran.values() for r in rs])
         with record.stage("publish"):
+            tasks.record_gates(res, day, ran)
             prefix = tasks.publish(res, decision, force)
         out = {
             "campaign": prefix,

@@ -125,6 +125,12 @@ def _log_gate(results: list[GateResult]) -> None:
             )
 
 
+@task(name="record-gates", cache_policy=NONE, retries=2, retry_delay_seconds=[2, 8])
+def record_gates(res: Resources, run_date: date, ran: dict[str, list[GateResult]]) -> str:
+    """The gates that passed for ``run_date``, in the lake before its campaign is (gates/date=D/)."""
+    return report.publish_gate_record(res.store, run_date, ran).prefix
+
+
 @task(name="report", cache_policy=NONE)
 def write_report(
     res: Resources,

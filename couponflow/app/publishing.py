@@ -63,7 +63,11 @@ def publish_campaign(
     force: bool = False,
     replay: bool = False,
 ) -> manifest.Dataset:
-    """Publish the decision log, then the campaign (its manifest is the day's commit point)."""
+    """Publish the decision log, then the campaign (its manifest is the day's commit point).
+
+    A forced re-publish withdraws the campaign first: a crash before the new one is complete leaves
+    the date unpublished (the next run decides it again), never old sends beside a new decision
+    log that a later run would reuse."""
     day = decision.run_date
     meta = {
         "kind": "campaign",
@@ -73,6 +77,8 @@ def publish_campaign(
         "model": decision.model,
         "policy": policy_settings(settings),
     }
+    if force:
+        manifest.withdraw(store, dated_prefix(CAMPAIGNS, day, replay=replay))
     manifest.publish(
         store,
         dated_prefix(DECISION_LOGS, day, replay=replay),

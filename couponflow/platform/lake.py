@@ -7,6 +7,7 @@ Keys are ``/``-separated paths inside the store (a local directory or a bucket p
     quarantine/<gate>/date=D/<table>/   what a gate rejected, with its validation result
     campaigns/date=D/              sends.parquet + manifest (the day's commit point)
     decisions/date=D/              decisions.parquet + manifest (every candidate, for learning)
+    gates/date=D/                  gates.json: the gate record of D, published before the campaign
     replay/campaigns/date=D/, replay/decisions/date=D/   replays on history, never mixed in
     reports/date=D/                index.html, report.json, gates.json, data-docs/
     reports/data-dictionary/<digest>/   dbt's docs of one project version and schema (linked)
@@ -35,6 +36,7 @@ RAW = "raw"
 QUARANTINE = "quarantine"
 CAMPAIGNS = "campaigns"
 DECISION_LOGS = "decisions"
+GATES = "gates"
 REPORTS = "reports"
 RUNS = "runs"
 REPLAY = "replay/"

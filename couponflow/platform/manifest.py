@@ -105,6 +105,16 @@ def publish(
     return Dataset(prefix, manifest)
 
 
+def withdraw(store: ObjectStore, prefix: str) -> bool:
+    """Unpublish a dataset by deleting its manifest (readers stop seeing it at once); its objects
+    stay until a publish overwrites them. True if there was one."""
+    key = f"{prefix.rstrip('/')}/{MANIFEST}"
+    if not store.exists(key):
+        return False
+    store.delete(key)
+    return True
+
+
 def _objects_intact(store: ObjectStore, prefix: str, manifest: dict[str, Any]) -> bool:
     try:
         return all(sha256(store.get(f"{prefix}/{o['name']}")) == o["sha256"] for o in manifest["objects"])

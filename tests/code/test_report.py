@@ -44,7 +44,7 @@ def published(landed_year):
     publish_campaign(store, settings, decision)
     ds = report.write_report(res, D, ran)
     yield res, store, ds, decision, ran
-    for area in ("campaigns/", "decisions/", "reports/"):  # leave the shared year as it was
+    for area in ("campaigns/", "decisions/", "gates/", "reports/"):  # leave the shared year as it was
         for key in store.list(area):
             store.delete(key)
 
@@ -134,6 +134,20 @@ def test_the_report_is_self_contained_relative_and_deterministic(published, monk
     dictionary = _content(store, ds)["data_dictionary"]
     assert f"data dictionary: {store.local_path(posixpath.normpath(f'{PREFIX}/{dictionary}'))}" in out.output
     assert {k: store.get(k) for k in store.list(PREFIX + "/")} == before  # same bytes, docs included
+
+
+def test_a_run_that_died_between_its_campaign_and_its_report_is_reported_by_the_rerun_as_it_ran(published):
+    """The daily flow publishes the gate record before the campaign (flows/daily.py); when the run
+    dies before its report, the re-run reuses the campaign and must report the gates that let it
+    through, not "not run" under "safe to send": the same page as the undisturbed run's."""
+    res, store, _, _, ran = published
+    undisturbed = {k: store.get(k) for k in store.list(PREFIX + "/")}
+    report.publish_gate_record(store, D, ran)
+    for key in undisturbed:  # the run died after the campaign: no report
+        store.delete(key)
+    rerun = report.write_report(res, D, None, reuse=True)
+    assert _content(store, rerun)["gates"]["summary"] == {"raw": "warn", "marts": "pass", "campaign": "pass"}
+    assert {k: store.get(k) for k in store.list(PREFIX + "/")} == undisturbed
 
 
 # -- the data dictionary -------------------------------------------------------------------------

@@ -11,9 +11,9 @@ campaign manifest names, and plots.
 """
 
 from couponflow.app.report.content import SEGMENTS
-from couponflow.app.report.writer import write_report
+from couponflow.app.report.writer import publish_gate_record, write_report
 from couponflow.platform.lake import DATA_DOCS as DOCS
 from couponflow.platform.lake import REPORT_DATA as DATA
 from couponflow.platform.lake import REPORT_PAGE as INDEX
 
-__all__ = ["DATA", "DOCS", "INDEX", "SEGMENTS", "write_report"]
+__all__ = ["DATA", "DOCS", "INDEX", "SEGMENTS", "publish_gate_record", "write_report"]

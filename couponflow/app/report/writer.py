@@ -31,6 +31,7 @@ from couponflow.platform.gate_results import GateResult
 from couponflow.platform.lake import (
     CAMPAIGNS,
     DATA_DOCS,
+    GATES,
     REPORT_DATA,
     REPORT_GATES,
     REPORT_PAGE,
@@ -63,10 +64,27 @@ def raw_gate_results(store: ObjectStore, run_date: date) -> list[dict[str, Any]]
 
 
 def load_gate_record(store: ObjectStore, run_date: date) -> dict[str, Any] | None:
-    ds = manifest.read(store, dated_prefix(REPORTS, run_date))
-    if ds is None or not any(o["name"] == REPORT_GATES for o in ds.objects):
-        return None
-    return json.loads(manifest.read_object(store, ds, REPORT_GATES))
+    """The gate record of ``run_date``: the one published before its campaign (``gates/date=D``),
+    else the one in its report (a stopped run's, or a report older than ``gates/``)."""
+    for prefix in (dated_prefix(GATES, run_date), dated_prefix(REPORTS, run_date)):
+        ds = manifest.read(store, prefix)
+        if ds is not None and any(o["name"] == REPORT_GATES for o in ds.objects):
+            return json.loads(manifest.read_object(store, ds, REPORT_GATES))
+    return None
+
+
+def publish_gate_record(store: ObjectStore, run_date: date, ran: dict[str, list[GateResult]]) -> manifest.Dataset:
+    """Publish the passing gates of ``run_date`` before its campaign: a run that dies between the
+    campaign and its report, then a re-run that reuses the campaign, reports the gates that let
+    it through instead of "not run" under "safe to send"."""
+    record = gate_record(run_date, ran, None, None, load_gate_record(store, run_date))
+    return manifest.publish(
+        store,
+        dated_prefix(GATES, run_date),
+        {REPORT_GATES: manifest.to_json_bytes(record)},
+        {"kind": "gates", "run_date": run_date.isoformat()},
+        force=True,
+    )
 
 
 def _redemption_trend(res: Resources, run_date: date) -> pd.DataFrame | None:
