@@ -15,6 +15,7 @@ from couponflow.platform.contacts import do_not_contact, our_sends
 from couponflow.platform.gate_results import GateResult
 from couponflow.platform.landing import LandingReport
 from couponflow.platform.resources import Resources
+from flows.retries import STORE_RETRIES
 from models.decision import CampaignDecision, contact_facts, decide
 from models.registry import Registry
 from models.scoring import load_scorer
@@ -46,7 +47,7 @@ def _progress_callback():
     return log_progress
 
 
-@task(name="land", cache_policy=NONE)
+@task(name="land", cache_policy=NONE, **STORE_RETRIES)
 def land(res: Resources, through: date) -> LandingReport:
     """Land every missing day up to ``through`` (gated, manifest-last)."""
     rep = ingest.land_through(res.store, res.source, through, on_progress=_progress_callback())
@@ -56,7 +57,7 @@ def land(res: Resources, through: date) -> LandingReport:
     return rep
 
 
-@task(name="build-warehouse", cache_policy=NONE)
+@task(name="build-warehouse", cache_policy=NONE, **STORE_RETRIES)
 def build_warehouse(res: Resources) -> dict[str, Any]:
     """Point dbt's sources at the manifest-listed files, then dbt build (staging, marts, tests)."""
     files = res.warehouse.expose(res.store)
@@ -67,7 +68,7 @@ def build_warehouse(res: Resources) -> dict[str, Any]:
     return {"files": files, "dbt": result.summary}
 
 
-@task(name="allocate", cache_policy=NONE)
+@task(name="allocate", cache_policy=NONE, **STORE_RETRIES)
 def allocate(res: Resources, run_date: date) -> CampaignDecision:
     """Score the day's candidates with the champion (or, for a published date, the model its
     manifest names, so that a forced re-run decides with the same model) and assign."""
@@ -94,7 +95,7 @@ def allocate(res: Resources, run_date: date) -> CampaignDecision:
     return decision
 
 
-@task(name="publish", cache_policy=NONE)
+@task(name="publish", cache_policy=NONE, **STORE_RETRIES)
 def publish(res: Resources, decision: CampaignDecision, force: bool) -> str:
     return publishing.publish_campaign(res.store, res.settings, decision, force=force).prefix
 
@@ -125,13 +126,13 @@ def _log_gate(results: list[GateResult]) -> None:
             )
 
 
-@task(name="record-gates", cache_policy=NONE, retries=2, retry_delay_seconds=[2, 8])
+@task(name="record-gates", cache_policy=NONE, **STORE_RETRIES)
 def record_gates(res: Resources, run_date: date, ran: dict[str, list[GateResult]]) -> str:
     """The gates that passed for ``run_date``, in the lake before its campaign is (gates/date=D/)."""
     return report.publish_gate_record(res.store, run_date, ran).prefix
 
 
-@task(name="report", cache_policy=NONE)
+@task(name="report", cache_policy=NONE, **STORE_RETRIES)
 def write_report(
     res: Resources,
     run_date: date,

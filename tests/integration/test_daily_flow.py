@@ -16,7 +16,7 @@ from couponflow.platform import resources as platform_resources
 from couponflow.platform.contract import DAILY_TABLES
 from couponflow.platform.landing import GateFailed, landed_days, published_days
 from couponflow.platform.schedule import published_dates
-from couponflow.platform.storage import open_store
+from couponflow.platform.storage import LocalStore, open_store
 from couponflow.platform.warehouse import query_df
 from tests.helpers import corrupted, null_household
 
@@ -115,6 +115,65 @@ def test_dbt_nodes_are_prefect_tasks_with_their_own_state_and_the_same_campaign(
     plain_store = open_store(load_settings())
     for area in ("campaigns", "decisions"):
         assert _dataset_bytes(plain_store, area, CAMPAIGN_1_START) == _dataset_bytes(store, area, CAMPAIGN_1_START)
+
+
+def test_a_store_lost_during_publish_and_back_inside_the_retry_window_is_ridden_out(tmp_path, monkeypatch):
+    """A SeaweedFS server of the test's own is stopped as the publish task starts and started
+    again 3 s later: the task fails on the unreachable store, Prefect retries it with backoff
+    (flows/retries.py), and the run completes with the bytes of an undisturbed publish."""
+    import threading
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    import flows.tasks
+    from couponflow.app.publishing import publish_campaign
+    from couponflow.platform.config import load_settings
+    from flows.daily import daily
+    from tests.seaweed import ACCESS_KEY, SECRET_KEY, SeaweedServer
+
+    server = SeaweedServer(tmp_path / "weed")
+    server.start()
+    restart = threading.Timer(3.0, server.start)
+    try:
+        server.client().create_bucket(Bucket="lake")
+        env = {
+            "COUPONFLOW_HOME": str(tmp_path / "home"),
+            "COUPONFLOW_STORAGE": "s3",
+            "COUPONFLOW_S3_ENDPOINT_URL": server.endpoint,
+            "COUPONFLOW_S3_BUCKET": "lake",
+            "COUPONFLOW_S3_ACCESS_KEY_ID": ACCESS_KEY,
+            "COUPONFLOW_S3_SECRET_ACCESS_KEY": SECRET_KEY,
+        }
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        decisions = []
+
+        def publish_as_the_store_goes(store, settings, decision, **kw):
+            if not decisions:  # the first attempt: the store goes away under it
+                server.stop()
+                restart.start()
+            decisions.append(decision)
+            return publish_campaign(store, settings, decision, **kw)
+
+        monkeypatch.setattr(flows.tasks.publishing, "publish_campaign", publish_as_the_store_goes)
+        day = date(2017, 1, 5)
+        out = daily(run_date=day)
+        restart.join()
+        assert len(decisions) >= 2  # the publish task ran again
+        with get_client(sync_client=True) as client:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[out["run_id"]])))
+        publish_run = next(r for r in runs if r.name.startswith("publish"))
+        assert publish_run.run_count == len(decisions) and publish_run.state.is_completed()
+        assert all(r.run_count == 1 for r in runs if not r.name.startswith("publish"))  # nothing else failed
+        store = open_store(load_settings())
+        ref = LocalStore(tmp_path / "ref")
+        publish_campaign(ref, load_settings(), decisions[-1])
+        for area in ("campaigns", "decisions"):
+            assert _dataset_bytes(store, area, day) == _dataset_bytes(ref, area, day) != {}
+    finally:
+        restart.cancel()
+        server.stop()
 
 
 def test_without_a_date_daily_runs_the_next_unprocessed_day(local_home):
