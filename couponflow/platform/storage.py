@@ -214,6 +214,12 @@ class S3Store:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             code = exc.response.get("Error", {}).get("Code", "")
             if status == 404 or code in ("404", "NoSuchBucket"):
+                headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+                if not any(h.lower().startswith("x-amz-") for h in headers):  # S3 servers send x-amz-request-id
+                    raise StoreMisconfigured(
+                        f"bucket {self.bucket!r} does not exist at {self._endpoint}, or that is no S3 endpoint (it "
+                        "answered 404 without S3's headers): check COUPONFLOW_S3_ENDPOINT_URL and COUPONFLOW_S3_BUCKET"
+                    ) from None
                 raise self._no_bucket() from None
             if status == 403 or code in ("403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied"):
                 raise self._refused("HEAD bucket", code) from None
