@@ -15,6 +15,7 @@ from couponflow.platform.contacts import do_not_contact, our_sends
 from couponflow.platform.gate_results import GateResult
 from couponflow.platform.landing import LandingReport
 from couponflow.platform.resources import Resources
+from flows import artifacts
 from flows.retries import STORE_RETRIES
 from models.decision import CampaignDecision, contact_facts, decide
 from models.registry import Registry
@@ -141,8 +142,11 @@ def write_report(
     failed_gate: str | None = None,
     reuse: bool = False,
 ) -> str:
-    """The operators' page and the run's Data Docs under reports/date=D/."""
-    return report.write_report(res, run_date, ran, failure, failed_gate, reuse=reuse).prefix
+    """The operators' page and the run's Data Docs under reports/date=D/, and the run's artifacts
+    in Prefect (verdict, gates, link: flows/artifacts.py)."""
+    ds = report.write_report(res, run_date, ran, failure, failed_gate, reuse=reuse)
+    artifacts.publish_artifacts(res.store, ds, run_date)
+    return ds.prefix
 
 
 def day_before(d: date) -> date:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import urllib.parse
 from datetime import date
 
 import pandas as pd
@@ -68,6 +69,21 @@ def test_daily_end_to_end(home_env):
     assert "safe to send" in html and "transactions" in html
     record = json.loads(store.get(f"runs/{out['run_id']}.json"))
     assert record["status"] == "success" and set(record["stages"]) >= {"land", "build", "allocate", "publish", "report"}
+    # the operators' view in Prefect: the verdict, the gates and a link to the report
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[out["run_id"]])))
+    by_key = {a.key: a for a in found}
+    assert set(by_key) == {"couponflow-verdict", "couponflow-gates", "couponflow-report"}
+    assert (
+        "**safe to send" in by_key["couponflow-verdict"].data
+        and f"recipients: {len(sends)} of" in by_key["couponflow-verdict"].data
+    )
+    gate_rows = json.loads(by_key["couponflow-gates"].data)
+    assert {r["gate"] for r in gate_rows} == {"raw", "marts", "campaign"} and all(r["status"] for r in gate_rows)
+    assert "reports/date=2017-03-03/index.html)" in urllib.parse.unquote(by_key["couponflow-report"].data)
 
     # a re-run reuses the published date; a forced re-run rebuilds the same bytes
     before = {a: _dataset_bytes(store, a, CAMPAIGN_1_START) for a in ("campaigns", "decisions")}
