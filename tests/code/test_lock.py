@@ -199,15 +199,22 @@ WRITERS = [
 
 
 def test_every_writing_command_is_refused_while_another_run_holds_the_home(home, holder, monkeypatch):
+    from couponflow.platform import manifest
+    from couponflow.platform.storage import LocalStore
     from flows.cli import app
 
     monkeypatch.setenv("COUPONFLOW_HOME", str(home))
     monkeypatch.setenv("COUPONFLOW_LOCK_WAIT_S", "0")
+    # a gate record of 2017-10-30, so that `report --date` has something to rebuild (a date no run
+    # reached is bad input, exit 2 before the lock)
+    lake = LocalStore(home / "lake")
+    manifest.publish(lake, "gates/date=2017-10-30", {"gates.json": b"{}"}, {"kind": "gates"})
+    seeded = lake.list("")
     for args in WRITERS:
         out = CliRunner().invoke(app, args)
         assert out.exit_code == 4, (args, out.output)
         assert f"pid {holder.pid}" in out.output, args
-    assert not (home / "lake").exists()
+    assert lake.list("") == seeded  # nothing written
     # read-only: status does not take the lock; bad arguments are refused first (exit 2, not 4)
     assert CliRunner().invoke(app, ["status"]).exit_code == 0
     assert CliRunner().invoke(app, ["daily", "--date", "2030-01-01"]).exit_code == 2
