@@ -12,6 +12,7 @@ import posixpath
 import shlex
 import sys
 from datetime import date, datetime
+from pathlib import Path
 
 import typer
 
@@ -360,6 +361,57 @@ def status(limit: int = typer.Option(10, help="How many runs to show")) -> None:
     kept = kept_runs(settings.home_dir)
     if kept:
         typer.echo(f"{len(kept)} failed run(s) recorded in the home, the lake could not take them: {kept[-1].parent}")
+
+
+@app.command()
+def read(
+    date_: str | None = typer.Option(None, "--date", help="Run date D (YYYY-MM-DD); default: campaigns/latest.json"),
+    out_: str | None = typer.Option(None, "--out", help="Write the sends to F (.parquet: the published bytes; .csv)"),
+) -> None:
+    """Print (CSV) or export a day's published sends, checked against their manifest. Read-only: no lock."""
+    settings = _settings()
+    run_date = _parse_date(date_, "--date")
+    out = Path(out_) if out_ else None
+    if out is not None and out.suffix not in (".parquet", ".csv"):
+        typer.echo(f"couponflow: --out {out} must end in .parquet or .csv", err=True)
+        raise typer.Exit(2)
+    from couponflow.app.publishing import latest_campaign, published_campaign
+    from couponflow.platform import manifest
+
+    store = _check_store(settings)
+    if run_date is None:
+        latest = latest_campaign(store)
+        if latest is None:
+            typer.echo(f"couponflow: {store.description} has no published campaign yet: run couponflow daily", err=True)
+            raise typer.Exit(2)
+        run_date = date.fromisoformat(latest["run_date"])
+    ds = published_campaign(store, run_date)
+    if ds is None:
+        typer.echo(
+            f"couponflow: no campaign is published for {run_date} in {store.description}: "
+            f"run couponflow daily --date {run_date}, or pick a published date (couponflow status)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    try:
+        data = manifest.read_object(store, ds, SENDS)
+    except manifest.ManifestError as exc:
+        typer.echo(f"couponflow: {exc}: re-publish the date with couponflow daily --date {run_date} --force", err=True)
+        raise typer.Exit(1) from None
+    if out is not None and out.suffix == ".parquet":
+        out.write_bytes(data)
+        typer.echo(f"{run_date}: {ds.rows()} sends written to {out}")
+        return
+    import io
+
+    import pyarrow.parquet as pq
+
+    frame = pq.read_table(io.BytesIO(data)).to_pandas()
+    if out is not None:
+        frame.to_csv(out, index=False)
+        typer.echo(f"{run_date}: {len(frame)} sends written to {out}")
+    else:
+        typer.echo(frame.to_csv(index=False), nl=False)
 
 
 def _check_reportable(store, run_date: date) -> None:

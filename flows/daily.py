@@ -54,6 +54,7 @@ def _decide_day(
         }
     with record.stage("report"):
         out["report"] = tasks.write_report(res, day, ran, reuse=out["reused"])
+        tasks.advance_latest(res, day)
     return out
 
 

@@ -149,5 +149,11 @@ def write_report(
     return ds.prefix
 
 
+@task(name="advance-latest", cache_policy=NONE, **STORE_RETRIES)
+def advance_latest(res: Resources, run_date: date) -> None:
+    """campaigns/latest.json, once the date's campaign and report are published."""
+    publishing.advance_latest(res.store, run_date)
+
+
 def day_before(d: date) -> date:
     return d - timedelta(days=1)

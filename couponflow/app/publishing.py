@@ -9,6 +9,7 @@ campaigns. The file formats (the schemas below) are the consumers' contract.
 from __future__ import annotations
 
 import io
+import json
 from datetime import date
 from typing import Any
 
@@ -18,7 +19,7 @@ import pyarrow.parquet as pq
 
 from couponflow.platform import manifest
 from couponflow.platform.config import Settings
-from couponflow.platform.lake import CAMPAIGNS, DECISION_LOGS, DECISIONS, SENDS, dated_prefix
+from couponflow.platform.lake import CAMPAIGNS, DECISION_LOGS, DECISIONS, LATEST_CAMPAIGN, SENDS, dated_prefix
 from couponflow.platform.storage import ObjectStore
 from couponflow.platform.version import code_version
 from models.decision import SENDS_COLUMNS, CampaignDecision, policy_settings
@@ -93,6 +94,38 @@ def publish_campaign(
         {**meta, "summary": decision.summary},
         force=force,
     )
+
+
+def latest_campaign(store: ObjectStore) -> dict[str, Any] | None:
+    """``campaigns/latest.json``: the latest date whose campaign is completely published."""
+    try:
+        return json.loads(store.get(LATEST_CAMPAIGN))
+    except KeyError:
+        return None
+
+
+def advance_latest(store: ObjectStore, day: date) -> dict[str, Any] | None:
+    """Point ``campaigns/latest.json`` at ``day`` once its campaign is completely published (its
+    manifest written and every object intact), unless a later date is already the latest: a
+    backfill of older dates never moves it back. Same inputs, same bytes; a re-run repairs a
+    pointer that a crash left behind."""
+    ds = published_campaign(store, day)
+    if ds is None:
+        raise ValueError(f"{day} has no published campaign to point campaigns/latest.json at")
+    current = latest_campaign(store)
+    if current is not None and date.fromisoformat(current["run_date"]) > day:
+        return current
+    pointer = {
+        "schema_version": manifest.SCHEMA_VERSION,
+        "run_date": day.isoformat(),
+        "campaign": ds.prefix,
+        "manifest_sha256": manifest.sha256(store.get(ds.key(manifest.MANIFEST))),
+        "sends": ds.rows(),
+    }
+    body = manifest.to_json_bytes(pointer)
+    if current != pointer:
+        store.put(LATEST_CAMPAIGN, body)
+    return pointer
 
 
 def published_campaign(store: ObjectStore, day: date) -> manifest.Dataset | None:

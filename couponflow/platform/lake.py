@@ -6,6 +6,7 @@ Keys are ``/``-separated paths inside the store (a local directory or a bucket p
     raw/<table>/snapshot/          the same, for the static tables
     quarantine/<gate>/date=D/<table>/   what a gate rejected, with its validation result
     campaigns/date=D/              sends.parquet + manifest (the day's commit point)
+    campaigns/latest.json          the latest completely published date (for consumers)
     decisions/date=D/              decisions.parquet + manifest (every candidate, for learning)
     gates/date=D/                  gates.json: the gate record of D, published before the campaign
     replay/campaigns/date=D/, replay/decisions/date=D/   replays on history, never mixed in
@@ -42,6 +43,7 @@ RUNS = "runs"
 REPLAY = "replay/"
 REGISTRY = "registry"
 DO_NOT_CONTACT = "config/do_not_contact.csv"
+LATEST_CAMPAIGN = f"{CAMPAIGNS}/latest.json"
 
 
 def raw_prefix(table: str, day: date | None) -> str:

@@ -22,6 +22,9 @@ import pyarrow.parquet as pq
 from couponflow.platform.storage import ObjectStore
 
 MANIFEST = "manifest.json"
+# the layout of every manifest (and of campaigns/latest.json) that consumers may rely on; raised
+# when a field they read changes meaning or goes away
+SCHEMA_VERSION = 1
 
 
 class ManifestError(RuntimeError):
@@ -86,6 +89,7 @@ def publish(
     """
     prefix = prefix.rstrip("/")
     manifest = {
+        "schema_version": SCHEMA_VERSION,
         **meta,
         "objects": [describe_object(name, data) for name, data in sorted(objects.items())],
     }

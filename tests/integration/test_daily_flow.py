@@ -54,6 +54,8 @@ def test_daily_end_to_end(home_env):
     assert sends["expected_cost"].sum() <= settings.budget_per_day
     assert ((sends["propensity"] > 0) & (sends["propensity"] <= 1)).all()
     assert out["sends"] == len(sends) == ds.manifest["summary"]["sends"]
+    latest = json.loads(store.get("campaigns/latest.json"))  # written once the date is complete
+    assert latest["run_date"] == "2017-03-03" and latest["sends"] == len(sends) and latest["schema_version"] == 1
 
     # the decision log has every candidate; nobody in control or inactive was sent
     dec = _read_parquet(store, manifest.read(store, "decisions/date=2017-03-03"), "decisions.parquet")
