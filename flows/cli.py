@@ -337,7 +337,8 @@ def serve() -> None:
 
     from flows.deployments import deployments
 
-    prefect_serve(*deployments(settings))
+    # schedules stay active when this process stops: a restart (or a crash) must not pause them
+    prefect_serve(*deployments(settings), pause_on_shutdown=False)
 
 
 @app.command()

@@ -86,6 +86,18 @@ class Settings(BaseSettings):
     promotion_level: float = Field(0.90, gt=0, lt=1, description="Bootstrap interval level of the gain")
     train_cron: str = Field("0 4 * * 1", description="Schedule of the train deployment (cron)")
     daily_cron: str = Field("0 6 * * *", description="Schedule of the daily deployment (cron)")
+    timezone: str = Field("UTC", description="Time zone of the schedules (an IANA name, e.g. Europe/Berlin)")
+
+    @field_validator("timezone")
+    @classmethod
+    def _a_known_time_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone name, e.g. UTC or Europe/Berlin") from None
+        return value
 
     @field_validator("s3_endpoint_url")
     @classmethod

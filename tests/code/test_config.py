@@ -17,6 +17,11 @@ def test_defaults_need_no_setup(tmp_path, monkeypatch):
         assert path.is_absolute() and path.is_relative_to(s.home_dir)
 
 
+def test_a_time_zone_is_an_iana_name(monkeypatch):
+    monkeypatch.setenv("COUPONFLOW_TIMEZONE", "Europe/Berlin")
+    assert load_settings().timezone == "Europe/Berlin"
+
+
 def test_env_prefix_is_read(monkeypatch, tmp_path):
     monkeypatch.setenv("COUPONFLOW_HOME", str(tmp_path / "h"))
     monkeypatch.setenv("COUPONFLOW_BUDGET_PER_DAY", "99.5")
@@ -31,6 +36,8 @@ def test_env_prefix_is_read(monkeypatch, tmp_path):
         ("COUPONFLOW_BUDGET_PER_DAY", "-1"),
         ("COUPONFLOW_STORAGE", "ftp"),
         ("COUPONFLOW_CONTROL_SHARE", "1.5"),
+        ("COUPONFLOW_TIMEZONE", "Mars/Olympus"),
+        ("COUPONFLOW_TIMEZONE", "../etc"),
     ],
 )
 def test_bad_value_names_the_variable(monkeypatch, var, value):
