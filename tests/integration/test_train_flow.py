@@ -76,9 +76,11 @@ def test_deployments_carry_the_schedules(local_home):
     from flows.deployments import deployments
 
     deps = {d.name: d for d in deployments(local_home)}
-    assert set(deps) == {"daily", "train"}
+    assert set(deps) == {"daily", "backfill", "train"}
     assert deps["train"].schedules[0].schedule.cron == local_home.train_cron
     assert deps["daily"].schedules[0].schedule.cron == local_home.daily_cron
+    assert {deps[n].schedules[0].schedule.timezone for n in ("daily", "train")} == {local_home.timezone}
+    assert not deps["backfill"].schedules  # on demand
 
 
 def test_replay_chooses_among_real_recipients_and_scores_capture(year_home):
