@@ -104,9 +104,9 @@ def latest_campaign(store: ObjectStore) -> dict[str, Any] | None:
         return None
 
 
-def advance_latest(store: ObjectStore, day: date) -> dict[str, Any] | None:
-    """Point ``campaigns/latest.json`` at ``day`` once its campaign is completely published (its
-    manifest written and every object intact), unless a later date is already the latest: a
+def advance_latest(store: ObjectStore, day: date) -> dict[str, Any]:
+    """Point ``campaigns/latest.json`` at ``day`` once its campaign is published (its manifest,
+    written last, exists), unless a later date is already the latest: a
     backfill of older dates never moves it back. Same inputs, same bytes; a re-run repairs a
     pointer that a crash left behind."""
     ds = published_campaign(store, day)
@@ -122,9 +122,8 @@ def advance_latest(store: ObjectStore, day: date) -> dict[str, Any] | None:
         "manifest_sha256": manifest.sha256(store.get(ds.key(manifest.MANIFEST))),
         "sends": ds.rows(),
     }
-    body = manifest.to_json_bytes(pointer)
     if current != pointer:
-        store.put(LATEST_CAMPAIGN, body)
+        store.put(LATEST_CAMPAIGN, manifest.to_json_bytes(pointer))
     return pointer
 
 
