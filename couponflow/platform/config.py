@@ -53,7 +53,18 @@ class Settings(BaseSettings):
     )
 
     # -- the data source ---------------------------------------------------------------------
-    source: Literal["completejourney"] = "completejourney"
+    source: Literal["completejourney", "synthetic"] = Field(
+        "completejourney", description="Where raw days come from: the bundled Complete Journey year, or a synthetic world"
+    )
+    synth_households: int = Field(2_000, ge=1, description="Households of the synthetic world (source=synthetic)")
+    synth_seed: int = Field(0, description="Seed of the synthetic world: the same seed, the same bytes")
+
+    # -- alerts -------------------------------------------------------------------------------
+    alert_url: SecretStr | None = Field(
+        None,
+        description="apprise URL notified of a failed run, a stopped gate or a monitor past its threshold "
+        "(e.g. json://host:port/path); it may carry a token, so it is a secret and never printed",
+    )
 
     # -- the decision ------------------------------------------------------------------------
     budget_per_day: float = Field(250.0, gt=0, description="Money per run date, shared by its campaigns")
