@@ -463,6 +463,73 @@ def report(
         typer.echo(f"data dictionary: {_where(store, key)}")
 
 
+@app.command()
+def gc(
+    ctx: typer.Context,
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would be deleted, with sizes; delete nothing"),
+    keep_days: int = typer.Option(
+        90, "--keep-days", help="Keep reports and quarantine of the N dates before the newest, run records of N days"
+    ),
+) -> None:
+    """Delete what DESIGN's retention allows: old reports, quarantine, run records, scratch, stale caches."""
+    from couponflow.app import retention
+
+    settings = _settings()
+    if keep_days < 0:
+        typer.echo(
+            f"--keep-days {keep_days} is negative: give the number of days to keep, e.g. --keep-days 90", err=True
+        )
+        raise typer.Exit(2)
+    store = _check_store(settings)
+    if not dry_run:  # a dry run writes nothing (read-only, like status): no lock
+        _lock_home(ctx, settings)
+    plan = retention.plan(store, settings, keep_days)
+    if not dry_run:
+        retention.collect(store, settings, plan)
+    for line in retention.describe(plan, done=not dry_run):
+        typer.echo(line)
+
+
+@app.command()
+def forget(
+    ctx: typer.Context,
+    household: str = typer.Option(..., "--household", help="The household_id to erase from the lake"),
+) -> None:
+    """Erase a household: rewrite every partition and output that holds it, record the request
+    (hashed), keep it out of later landings, and rebuild the warehouse without it."""
+    from couponflow.app import erasure
+    from couponflow.platform.warehouse import WarehouseError, expose_lake, run_dbt
+
+    settings = _settings()
+    try:
+        household_id = erasure.parse_household(household)
+    except ValueError as exc:
+        typer.echo(f"couponflow: {exc}", err=True)
+        raise typer.Exit(2) from None
+    store = _check_store(settings)
+    _lock_home(ctx, settings)
+    had_warehouse = settings.warehouse_path.exists()
+    try:
+        done = erasure.forget(store, settings, household_id)
+    except erasure.UnknownHousehold as exc:
+        typer.echo(f"couponflow: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for line in erasure.describe(done, household_id):
+        typer.echo(line)
+    if had_warehouse and not settings.warehouse_path.exists():
+        try:
+            expose_lake(settings, store)
+            run_dbt(settings, "build", "--exclude-resource-type", "unit_test")
+        except WarehouseError as exc:
+            typer.echo(
+                f"couponflow: the lake is erased, but the warehouse could not be rebuilt ({exc}); the next run "
+                "builds it",
+                err=True,
+            )
+            raise typer.Exit(1) from None
+        typer.echo(f"warehouse rebuilt in full from the erased lake: {settings.warehouse_path}")
+
+
 def main() -> None:
     try:
         app()

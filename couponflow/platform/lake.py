@@ -15,6 +15,7 @@ Keys are ``/``-separated paths inside the store (a local directory or a bucket p
     runs/<run_id>.json             one record per flow run
     registry/versions/vN/, registry/champion.json, registry/decisions/NNNNNN.json
     config/do_not_contact.csv      the operators' do-not-contact list (optional)
+    erasures/<timestamp>-<hash>.json, erasures/salt.json   forget's requests (hashed ids, never in clear)
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ RUNS = "runs"
 REPLAY = "replay/"
 REGISTRY = "registry"
 DO_NOT_CONTACT = "config/do_not_contact.csv"
+ERASURES = "erasures"
 LATEST_CAMPAIGN = f"{CAMPAIGNS}/latest.json"
 
 

@@ -26,7 +26,7 @@ from typing import Protocol
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from couponflow.platform import manifest
+from couponflow.platform import erasures, manifest
 from couponflow.platform.contract import DAILY_TABLES, RAW_CONTRACT_VERSION, SNAPSHOT_TABLES
 from couponflow.platform.gate_results import GateFailed, GateResult
 from couponflow.platform.lake import PART, VALIDATION, date_of, raw_prefix, raw_table_prefix
@@ -141,8 +141,9 @@ def _row_history(store: ObjectStore, first_pending: date) -> dict[date, int]:
 
 
 def land_snapshots(store: ObjectStore, source: Source, check: RawCheck, report: LandingReport) -> None:
+    keep = erasures.drop_erased(store)  # a forgotten household never comes back from the source
     pending = {
-        spec.name: manifest.parquet_bytes(source.snapshot(spec.name))
+        spec.name: manifest.parquet_bytes(keep(source.snapshot(spec.name)))
         for spec in SNAPSHOT_TABLES
         if not store.exists(f"{raw_prefix(spec.name, None)}/{manifest.MANIFEST}")
     }
@@ -195,8 +196,9 @@ def land_through(
         return report
 
     # serialise every pending partition, then gate each table's partitions in one batch
+    keep = erasures.drop_erased(store)  # a forgotten household never comes back from the source
     files: dict[str, dict[date | None, bytes]] = {
-        spec.name: {d: manifest.parquet_bytes(source.day(spec.name, d)) for d in pending} for spec in DAILY_TABLES
+        spec.name: {d: manifest.parquet_bytes(keep(source.day(spec.name, d))) for d in pending} for spec in DAILY_TABLES
     }
     snap = snapshot_context(store)
     context = RawContext(
