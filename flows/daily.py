@@ -21,6 +21,7 @@ from couponflow.platform.resources import Resources, build_resources
 from couponflow.platform.runs import RunRecord
 from couponflow.platform.schedule import check_run_date, date_range, next_run_date
 from flows import tasks
+from flows.alerts import alert_on_failure
 from flows.recording import gate_summary, new_record, recorded
 
 
@@ -75,7 +76,7 @@ def _land_and_build(res: Resources, run_date: date, record: RunRecord, ran: dict
         record.outputs["warehouse"] = tasks.build_warehouse(res)
 
 
-@flow(name="daily", log_prints=True)
+@flow(name="daily", log_prints=True, on_failure=[alert_on_failure])
 def daily(run_date: date | None = None, force: bool = False) -> dict[str, Any]:
     res = build_resources()
     source = res.source
@@ -93,7 +94,7 @@ def daily(run_date: date | None = None, force: bool = False) -> dict[str, Any]:
     return {**record.outputs, "run_id": record.run_id, "stages": record.stages, "store": res.store.description}
 
 
-@flow(name="backfill", log_prints=True)
+@flow(name="backfill", log_prints=True, on_failure=[alert_on_failure])
 def backfill(start: date, end: date, allocate: bool = True, force: bool = False) -> dict[str, Any]:
     """Land everything before ``end`` once, build once, then decide each day of [start, end]."""
     res = build_resources()

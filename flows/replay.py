@@ -22,6 +22,7 @@ from couponflow.platform.resources import Resources, build_resources
 from couponflow.platform.runs import RunRecord
 from couponflow.platform.schedule import check_run_date
 from flows import tasks
+from flows.alerts import alert_on_failure
 from flows.recording import new_record, recorded
 from models.decision import CampaignDecision, decide, replay_settings
 from models.registry import Registry
@@ -55,7 +56,7 @@ def _replay_day(res: Resources, day: date, share: float, force: bool, record: Ru
     }
 
 
-@flow(name="replay", log_prints=True)
+@flow(name="replay", log_prints=True, on_failure=[alert_on_failure])
 def replay(run_date: date, share: float | None = None, force: bool = False, end: date | None = None) -> dict[str, Any]:
     """Replay the campaigns starting on ``run_date`` or, with ``end``, every campaign start in
     [run_date, end] (one landing and one build for the range)."""

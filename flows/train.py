@@ -17,6 +17,7 @@ from couponflow.app.decision_inputs import load_training_examples
 from couponflow.platform.resources import Resources, build_resources
 from couponflow.platform.version import code_version
 from couponflow.platform.warehouse import WarehouseError
+from flows.alerts import alert_on_failure
 from flows.recording import new_record, recorded
 from models.lifecycle import TrainOutcome, train_challenger
 from models.promotion import PromotionRule
@@ -58,7 +59,7 @@ def train_and_compare(res: Resources, examples: pd.DataFrame, columns: set[str],
     return outcome
 
 
-@flow(name="train", log_prints=True)
+@flow(name="train", log_prints=True, on_failure=[alert_on_failure])
 def train(family: str | None = None) -> dict[str, Any]:
     res = build_resources()
     record = new_record("train", {"family": family or res.settings.model_family})
