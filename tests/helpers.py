@@ -25,6 +25,10 @@ class TransformedSource:
     def __init__(self, source, transform: Transform):
         self._source, self._transform = source, transform
         self.name, self.first_day, self.last_day = source.name, source.first_day, source.last_day
+        self.answers_our_sends = source.answers_our_sends
+
+    def days(self) -> list[date]:
+        return self._source.days()
 
     def day(self, table: str, d: date) -> pa.Table:
         return self._transform(table, d, self._source.day(table, d))

@@ -25,10 +25,11 @@ MODES = ("live", "replay")
 
 
 def closed_campaigns(
-    res: Resources, run_date: date, *, replays_history: bool, target: Scorer | None = None
+    res: Resources, run_date: date, *, answers_our_sends: bool, target: Scorer | None = None
 ) -> list[dict[str, Any]]:
     """One measurement per (mode, campaign) we published whose window ended before ``run_date``,
-    newest first. ``replays_history``: the source is recorded history, so lift is n/a."""
+    newest first. ``answers_our_sends``: the source's redemptions answer our published sends
+    (DESIGN, honest lift); when False (recorded history, the plain synthetic world) lift is n/a."""
     settings, store, query = res.settings, res.store, res.warehouse.query
     closed = query(
         """
@@ -66,7 +67,7 @@ def closed_campaigns(
             m = measure_campaign(
                 joined,
                 contact_cost=float(meta.get("policy", {}).get("contact_cost", settings.contact_cost)),
-                causal=not replays_history and mode == "live",
+                causal=answers_our_sends and mode == "live",
                 target_score=None if scores is None else joined["household_id"].map(scores).fillna(0.0).to_numpy(),
             )
             out.append(

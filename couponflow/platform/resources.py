@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from couponflow.platform.config import Settings, load_settings
-from couponflow.platform.landing import Source
-from couponflow.platform.sources import get_source
+from couponflow.platform.sources import Source, get_source
 from couponflow.platform.storage import ObjectStore, open_store
 from couponflow.platform.warehouse import Warehouse
 

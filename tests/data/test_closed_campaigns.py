@@ -54,7 +54,9 @@ def _by_key(rows):
 def test_closed_campaigns_match_a_pandas_recomputation(published, raw):
     res, _, decisions, replay = published
     settings = res.settings
-    rows = _by_key(closed_campaigns(res, REPORT_DATE, replays_history=True, target=v0_scorer(settings.prior_strength)))
+    rows = _by_key(
+        closed_campaigns(res, REPORT_DATE, answers_our_sends=False, target=v0_scorer(settings.prior_strength))
+    )
     assert set(rows) == {("live", 13), ("live", 18), ("replay", 18)}
     desc = raw["campaign_descriptions"].set_index("campaign_id")
     for (mode, cid), m in rows.items():
@@ -93,7 +95,7 @@ def test_closed_campaigns_match_a_pandas_recomputation(published, raw):
 
 def test_a_date_measures_only_windows_that_ended_before_it(published):
     res, _, _, _ = published
-    rows = closed_campaigns(res, date(2017, 11, 1), replays_history=True)
+    rows = closed_campaigns(res, date(2017, 11, 1), answers_our_sends=False)
     assert [(r["mode"], r["campaign_id"]) for r in rows] == [("live", 13)]
     assert "off_policy" not in rows[0]  # no target given
 

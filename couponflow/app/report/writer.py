@@ -107,9 +107,9 @@ def _closed(res: Resources, run_date: date) -> ClosedInputs:
     """Our closed campaigns measured against the lake; today's champion is the off-policy target."""
     registry = Registry(res.store)
     target = load_scorer(registry, registry.champion(), res.settings.prior_strength)
-    history = bool(getattr(res.source, "replays_history", False))
-    rows = closed_campaigns(res, run_date, replays_history=history, target=target)
-    return ClosedInputs(rows, history, target.version)
+    answers = res.source.answers_our_sends  # DESIGN, honest lift: else lift is n/a
+    rows = closed_campaigns(res, run_date, answers_our_sends=answers, target=target)
+    return ClosedInputs(rows, not answers, target.version)
 
 
 def publish_data_docs(store: ObjectStore, prefix: str, out_dir: Path, run_date: date) -> manifest.Dataset:

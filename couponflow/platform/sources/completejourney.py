@@ -10,7 +10,7 @@ count: in the real data that is the only record of how large the retailer planne
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from functools import cached_property
 from importlib.resources import files
 
@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from couponflow.platform.contract import RAW_TABLES, RawTable
+from couponflow.platform.sources.base import calendar
 
 
 def _read(table: str) -> pa.Table:
@@ -36,13 +37,12 @@ class CompleteJourneySource:
     name = "completejourney"
     # recorded history: the retailer's campaigns already happened, so our sends reach nobody and
     # lift is never measured on it (DESIGN.md, honest lift)
-    replays_history = True
+    answers_our_sends = False
     first_day = date(2017, 1, 1)
     last_day = date(2018, 1, 1)  # a few hours of 2018-01-01 are in the data
 
     def days(self) -> list[date]:
-        n = (self.last_day - self.first_day).days + 1
-        return [self.first_day + timedelta(i) for i in range(n)]
+        return calendar(self.first_day, self.last_day)
 
     @cached_property
     def _descriptions(self) -> pa.Table:
