@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import date
 from pathlib import Path
 
@@ -183,3 +184,61 @@ def test_a_daily_run_stopped_by_a_gate_alerts_once_and_its_fixed_rerun_alerts_no
     res = CliRunner().invoke(cli.app, ["daily", "--date", "2017-01-05"])
     assert res.exit_code == 0, res.output
     assert len(receiver.posts) == 1  # a good run sends nothing
+
+
+@flow(name="daily")
+def _crashing_daily() -> None:
+    raise KeyboardInterrupt  # the engine reports Crashed, as for a killed process; no hook runs
+
+
+def _posts_after(receiver: AlertReceiver, n: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while len(receiver.posts) < n and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return len(receiver.posts)
+
+
+def test_under_a_server_a_crashed_run_alerts_through_the_automation_and_a_failed_one_only_once(
+    local_home, monkeypatch, receiver
+):
+    """flows/deployments.py on the harness's real Prefect server (its trigger and action services
+    run): a crashed run, which runs no hook, is notified by the automation through its block; a
+    failed run only by its hook (one alert, never two); the URL lives only in the block's secret."""
+    from prefect.automations import Automation
+    from prefect.blocks.notifications import SlackWebhook
+
+    from flows.deployments import ALERT_AUTOMATION, ALERT_BLOCK, ALERTED_FLOWS, ensure_alert_automation
+
+    url = receiver.url(f"/hook/{TOKEN}")
+    monkeypatch.setenv("COUPONFLOW_ALERT_URL", url)
+    try:
+        first = ensure_alert_automation(load_settings())
+        second = ensure_alert_automation(load_settings())  # replaced, never doubled
+        found = Automation.read(name=ALERT_AUTOMATION)
+        assert found.id == second != first
+        trigger = found.trigger.model_dump(mode="json")
+        assert trigger["expect"] == ["prefect.flow-run.Crashed"] and trigger["posture"] == "Reactive"
+        assert sorted(trigger["match_related"]["prefect.resource.name"]) == sorted(ALERTED_FLOWS)
+        (action,) = found.actions
+        assert action.type == "send-notification" and TOKEN not in found.model_dump_json()
+        block = SlackWebhook.load(ALERT_BLOCK)
+        assert block.url.get_secret_value() == url and action.block_document_id == block._block_document_id
+
+        time.sleep(1)  # the trigger service picks the new automation up
+        with pytest.raises(KeyboardInterrupt):
+            _crashing_daily()
+        assert _posts_after(receiver, 1, timeout=30) == 1
+        crash = receiver.posts[0]
+        assert crash["json"]["title"] == "couponflow daily: the run crashed" and crash["json"]["type"] == "failure"
+        assert "what failed: the run crashed: Execution was aborted" in crash["json"]["message"]
+        assert TOKEN.encode() not in crash["raw"]
+
+        with pytest.raises(GateFailed):
+            _stopped_daily(run_date=date(2017, 1, 5))
+        assert _posts_after(receiver, 3, timeout=4) == 2  # the hook's, and no second from the server
+        assert receiver.posts[1]["json"]["title"] == "couponflow daily 2017-01-05: the raw gate stopped the run"
+    finally:
+        monkeypatch.delenv("COUPONFLOW_ALERT_URL")
+        assert ensure_alert_automation(load_settings()) is None  # removed without a URL
+    with pytest.raises(ValueError, match="not found"):
+        Automation.read(name=ALERT_AUTOMATION)
