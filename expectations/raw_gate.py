@@ -24,6 +24,14 @@ year (2017-01-01 .. 2018-01-01), the soft checks it trips are:
 * the coupons snapshot repeats 4,872 (coupon, product, campaign) rows and names 16 products the
   catalogue lacks.
 
+Gate thresholds are per source (DESIGN). The synthetic world (``COUPONFLOW_SOURCE=synthetic``)
+needs no bands of its own: it has no closed days, no unknown products and no coupon
+duplicates, and its busiest and quietest days stay well inside these bands (1.43 x and 0.75 x
+the trailing median over a year of 2,469 households; ``benchmarks/synthetic_fidelity.py``
+prints them, and ``tests/data/test_synthetic_source.py`` lands four weeks of it through this
+gate without a single warning). A source whose days do not fit would carry its own constants
+here, chosen by its name.
+
 Row suites of one table are validated together when they pass (one GX run for a whole
 catch-up); when the batch fails, each partition is validated alone so that the failure names
 the exact date. The profile is one small frame for all partitions; GX reports the partitions
