@@ -269,3 +269,47 @@ def test_the_forget_command(home, monkeypatch):
     assert ok.exit_code == 0, ok.output
     assert "forgotten" in ok.output and "erasures/" in ok.output
     assert not [k for k in store.list("") if _holds(k, store.get(k), H)]
+
+
+def test_a_crash_between_an_object_and_its_manifest_is_repaired_by_a_rerun(home, monkeypatch):
+    """The object is rewritten, the manifest not yet: readers refuse the dataset (never wrong rows
+    silently), and the re-run, which no longer finds H there, describes it anew from the record."""
+    settings, store = home
+    real_put = store.put
+    state = {"objects": 0}
+
+    def put(key, data):
+        if key.startswith("raw/transactions/") and key.endswith(".parquet"):
+            state["objects"] += 1
+        elif key.startswith("raw/transactions/") and key.endswith(manifest.MANIFEST) and state["objects"]:
+            raise RuntimeError("killed")
+        real_put(key, data)
+
+    monkeypatch.setattr(store, "put", put)
+    with pytest.raises(RuntimeError, match="killed"):
+        erasure.forget(store, settings, H)
+    monkeypatch.setattr(store, "put", real_put)
+    with pytest.raises(manifest.ManifestError):
+        _verify_manifests(store)
+    erasure.forget(store, settings, H)
+    _verify_manifests(store)
+    assert not [k for k in store.list("") if _holds(k, store.get(k), H)]
+
+
+@pytest.mark.s3
+def test_forget_on_s3_through_the_storage_interface(home, s3_store):
+    settings, local = home
+    for key in local.list(""):
+        s3_store.put(key, local.get(key))
+    cached = settings.lake_cache_dir / "raw/transactions/date=2017-01-14/part-0.parquet"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(local.get("raw/transactions/date=2017-01-14/part-0.parquet"))  # a build's copy of H's rows
+    untouched = settings.lake_cache_dir / "raw/products/snapshot/part-0.parquet"
+    untouched.parent.mkdir(parents=True)
+    untouched.write_bytes(local.get("raw/products/snapshot/part-0.parquet"))
+    done = erasure.forget(s3_store, settings, H)
+    assert done.rows_removed["raw/transactions"] == 56
+    assert not [k for k in s3_store.list("") if _holds(k, s3_store.get(k), H)]
+    _verify_manifests(s3_store)
+    assert not cached.exists() and untouched.exists()
+    assert erasures.record_keys(s3_store) == [done.record_key]

@@ -248,3 +248,39 @@ def test_the_gc_command(local_home):
     assert real.exit_code == 0, real.output
     assert "deleted" in real.output and manifest.read(store, f"reports/date={OLD}") is None
     assert manifest.read(store, f"campaigns/date={OLD}") is not None
+
+
+def test_gc_and_forget_take_the_home_lock_and_a_dry_run_does_not(tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    from flows.cli import app
+
+    home = tmp_path / "home"
+    release = tmp_path / "release"
+    holder = """
+import sys, time
+from pathlib import Path
+from couponflow.platform.config import load_settings
+from couponflow.platform.lock import home_lock
+with home_lock(load_settings(), "couponflow daily"):
+    print("held", flush=True)
+    while not Path(sys.argv[1]).exists():
+        time.sleep(0.02)
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COUPONFLOW_")}
+    env["COUPONFLOW_HOME"] = str(home)
+    proc = subprocess.Popen([sys.executable, "-c", holder, str(release)], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        monkeypatch.setenv("COUPONFLOW_HOME", str(home))
+        monkeypatch.setenv("COUPONFLOW_LOCK_WAIT_S", "0")
+        runner = CliRunner()
+        for args in (["gc"], ["forget", "--household", "1923"]):
+            out = runner.invoke(app, args)
+            assert out.exit_code == 4 and f"pid {proc.pid}" in out.output, (args, out.output)
+        assert runner.invoke(app, ["gc", "--dry-run"]).exit_code == 0
+    finally:
+        release.touch()
+        proc.wait(timeout=30)
