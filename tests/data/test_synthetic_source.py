@@ -67,6 +67,25 @@ def test_a_household_is_the_same_in_a_larger_world(world):
     assert (bigger._hh.mix_cum[:HOUSEHOLDS] == world._hh.mix_cum).all()
 
 
+def test_generation_is_streamed_memory_does_not_grow_with_the_days_generated():
+    """After the world's set-up (households, catalogue, campaigns), generating more days keeps
+    nothing: two months more of days leave the traced memory where one week left it."""
+    import tracemalloc
+
+    world = SyntheticSource(HOUSEHOLDS, seed=3)
+    tracemalloc.start()
+    for d in world.days()[:7]:
+        for spec in DAILY_TABLES:
+            world.day(spec.name, d)
+    after_week = tracemalloc.get_traced_memory()[0]
+    for d in world.days()[7:70]:
+        for spec in DAILY_TABLES:
+            world.day(spec.name, d)
+    after_months = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert after_months - after_week < 256 * 1024, (after_week, after_months)
+
+
 def test_every_table_has_exactly_the_contract_schema(world):
     for spec in DAILY_TABLES:
         for d in _probe_days(world):
