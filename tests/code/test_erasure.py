@@ -313,3 +313,17 @@ def test_forget_on_s3_through_the_storage_interface(home, s3_store):
     _verify_manifests(s3_store)
     assert not cached.exists() and untouched.exists()
     assert erasures.record_keys(s3_store) == [done.record_key]
+
+
+def test_a_day_not_completely_landed_is_withdrawn_and_landed_whole_without_the_household(home, source):
+    settings, store = home
+    store.delete("raw/campaigns/date=2017-01-14/manifest.json")  # a crash between the day's tables
+    done = erasure.forget(store, settings, H)
+    withdrawn = {t.prefix for t in done.targets if t.action == "withdraw"}
+    assert withdrawn == {"raw/transactions/date=2017-01-14", "raw/coupon_redemptions/date=2017-01-14"}
+    assert not store.list("raw/transactions/date=2017-01-14/")
+    land_through(store, source, THROUGH)  # the next run lands the day whole, filtered
+    for table in ("transactions", "coupon_redemptions", "campaigns"):
+        assert manifest.read(store, f"raw/{table}/date=2017-01-14") is not None
+    assert not [k for k in store.list("raw/") if _holds(k, store.get(k), H)]
+    _verify_manifests(store)
