@@ -142,12 +142,21 @@ def daily(
     force: bool = typer.Option(False, "--force", help="Re-decide and overwrite a date already published"),
     replay: bool = typer.Option(False, "--replay", help="Replay on history: choose among the real recipients"),
     share: float | None = typer.Option(None, "--share", help="Replay: share of the real recipients to reach"),
+    catch_up: bool = typer.Option(
+        False,
+        "--catch-up",
+        help="As the schedule does: decide every date not yet published up to D (default: today in "
+        "COUPONFLOW_TIMEZONE, or the end of the data), in order; dates decided after they began are flagged late",
+    ),
 ) -> None:
     """Land the days before D, build the warehouse, decide and publish D's campaign, report."""
     settings = _settings()
     run_date = _parse_date(date_, "--date")
     _check_dates(settings, run_date)
     _check_share(share, replay)
+    if catch_up and (replay or force):
+        typer.echo("--catch-up decides unpublished dates only: drop --replay/--force, or name one --date", err=True)
+        raise typer.Exit(2)
     if replay and run_date is None:
         typer.echo("--replay needs --date: the start date of the campaign to replay", err=True)
         raise typer.Exit(2)
@@ -161,10 +170,18 @@ def daily(
         return
 
     try:
-        out = daily_flow(run_date=run_date, force=force)
+        out = daily_flow(run_date=run_date, force=force, catch_up=catch_up)
     except Exception as exc:  # noqa: BLE001 - the flow already recorded it; say it in one line
         _fail(exc)
     store = open_store(settings)
+    if catch_up:
+        for day, one in out["days"].items():
+            late = f", LATE by {one['late']['days']} days" if one["late"] else ""
+            typer.echo(f"run date {day}: {one['sends']} sends (model {one['model_version']}{late})")
+        if not out["days"]:
+            typer.echo("nothing to decide: every date up to the schedule's date is published")
+        typer.echo(f"run record:   {_where(store, 'runs/' + out['run_id'] + '.json')}")
+        return
     typer.echo(
         f"run date {out['run_date']}: {out['sends']} sends (model {out['model_version']}"
         f"{', reused the published campaign' if out['reused'] else ''})"

@@ -6,12 +6,19 @@ operators' report (with the run's Data Docs) and the run record. A date already 
 reused unless ``force`` is set. A gate failure stops the run before anything downstream is
 written (the offending data go to quarantine/<gate>/date=D/); the report and the run record
 say why, and the flow raises GateFailed (the CLI exits 1 with its one line).
+
+daily(catch_up=True) is what the schedule runs (DESIGN, scheduled runs): every date from the next
+one not yet published up to the schedule's date S (the run's scheduled start in
+COUPONFLOW_TIMEZONE, or ``run_date``), in order, so that no campaign start is skipped after
+missed runs; landed and built once, like a backfill. A date decided after it began (D < S) is
+flagged late in its gate record and report.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from prefect import flow
 
@@ -26,7 +33,12 @@ from flows.recording import gate_summary, new_record, recorded
 
 
 def _decide_day(
-    res: Resources, day: date, force: bool, record: RunRecord, ran: dict[str, list] | None = None
+    res: Resources,
+    day: date,
+    force: bool,
+    record: RunRecord,
+    ran: dict[str, list] | None = None,
+    late: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     existing = published_campaign(res.store, day)
     if existing is not None and not force:
@@ -45,7 +57,7 @@ def _decide_day(
             ran["campaign"] = tasks.gate_campaign(res, decision)
         record.gates = gate_summary([r for rs in ran.values() for r in rs])
         with record.stage("publish"):
-            tasks.record_gates(res, day, ran)
+            tasks.record_gates(res, day, ran, late)
             prefix = tasks.publish(res, decision, force)
         out = {
             "campaign": prefix,
@@ -76,10 +88,58 @@ def _land_and_build(res: Resources, run_date: date, record: RunRecord, ran: dict
         record.outputs["warehouse"] = tasks.build_warehouse(res)
 
 
+def schedule_date(timezone: str) -> date:
+    """The date of this flow run's scheduled start in ``timezone`` (now, for a run started by hand)."""
+    from prefect.runtime import flow_run
+
+    start = flow_run.scheduled_start_time
+    start = start if isinstance(start, datetime) else datetime.now(ZoneInfo("UTC"))
+    return start.astimezone(ZoneInfo(timezone)).date()
+
+
+def late_flag(day: date, decided_on: date) -> dict[str, Any] | None:
+    """DESIGN: a date decided after it began is late (None: decided on time)."""
+    days = (decided_on - day).days
+    return {"decided_on": decided_on.isoformat(), "days": days} if days > 0 else None
+
+
+def _catch_up(res: Resources, until: date) -> dict[str, Any]:
+    """Decide every unpublished date from the next one through ``until`` (see the module doc)."""
+    source = res.source
+    last = min(until, source.last_day + timedelta(days=1))
+    first = next_run_date(res.store, source.first_day)
+    days = date_range(first, last) if first <= last else []
+    record = new_record("daily", {"catch_up": True, "until": until.isoformat()})
+    ran: dict[str, list] = {}
+    current = {"day": last}
+    with recorded(res, record, lambda exc: _report_stop(res, current["day"], ran, record, exc)):
+        record.outputs["days"] = {}
+        if days:
+            _land_and_build(res, days[-1], record, ran)
+            with record.stage("gate-marts"):
+                ran["marts"] = tasks.gate_marts(res, days)
+        for day in days:
+            current["day"] = day
+            out = _decide_day(res, day, False, record, ran, late=late_flag(day, until))
+            record.outputs["days"][day.isoformat()] = {**out, "late": late_flag(day, until)}
+    record.outputs["run_date"] = days[-1].isoformat() if days else None
+    record.finish(res.store, "success")
+    return {**record.outputs, "run_id": record.run_id, "stages": record.stages, "store": res.store.description}
+
+
 @flow(name="daily", log_prints=True, on_failure=[alert_on_failure])
-def daily(run_date: date | None = None, force: bool = False) -> dict[str, Any]:
+def daily(run_date: date | None = None, force: bool = False, catch_up: bool = False) -> dict[str, Any]:
     res = build_resources()
     source = res.source
+    if catch_up:
+        if force:
+            raise ValueError("catch_up decides unpublished dates only: drop force, or re-decide one date with run_date")
+        if run_date is not None:  # a date asked for must be one the source can support
+            return _catch_up(res, check_run_date(run_date, source.first_day, source.last_day))
+        # the schedule's date may lie past a replayed history: catch up to its end
+        until = schedule_date(res.settings.timezone)
+        check_run_date(min(until, source.last_day + timedelta(days=1)), source.first_day, source.last_day)
+        return _catch_up(res, until)
     day = check_run_date(run_date or next_run_date(res.store, source.first_day), source.first_day, source.last_day)
     record = new_record("daily", {"run_date": day.isoformat(), "force": force})
     ran: dict[str, list] = {}

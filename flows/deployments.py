@@ -3,8 +3,9 @@
 Schedules are in ``COUPONFLOW_TIMEZONE`` (``Settings.timezone``). ``couponflow serve`` serves these
 from one process (no work pool) with ``pause_on_shutdown=False``, so that stopping or restarting
 the process leaves the schedules active; ``prefect.yaml`` declares the same flows for a process
-work pool (``prefect deploy --all``). A scheduled daily run decides the next date not yet
-published (``daily()`` without a date); parameters are checked by each flow before any work.
+work pool (``prefect deploy --all``). A scheduled daily run catches up (``daily(catch_up=True)``):
+every date not yet published up to its schedule's date, in order, late ones flagged; parameters
+are checked by each flow before any work.
 
 Alerts under a server: a failed run alerts from its own process (the flows' ``on_failure``
 hook, ``flows/alerts.py``, which knows the stage, the fix and the report); a run that *crashed*
@@ -34,7 +35,8 @@ def deployments(settings: Settings) -> list:
         daily.to_deployment(
             name="daily",
             schedule=Cron(settings.daily_cron, timezone=tz),
-            description="Decide and publish the next date not yet published (or run_date)",
+            parameters={"catch_up": True},  # DESIGN, scheduled runs: every missed date, in order
+            description="Decide every date not yet published up to the schedule's date, in order (late ones flagged)",
         ),
         backfill.to_deployment(name="backfill", description="On demand: land, build and decide [start, end]"),
         train.to_deployment(

@@ -128,9 +128,11 @@ def _log_gate(results: list[GateResult]) -> None:
 
 
 @task(name="record-gates", cache_policy=NONE, **STORE_RETRIES)
-def record_gates(res: Resources, run_date: date, ran: dict[str, list[GateResult]]) -> str:
+def record_gates(
+    res: Resources, run_date: date, ran: dict[str, list[GateResult]], late: dict[str, Any] | None = None
+) -> str:
     """The gates that passed for ``run_date``, in the lake before its campaign is (gates/date=D/)."""
-    return report.publish_gate_record(res.store, run_date, ran).prefix
+    return report.publish_gate_record(res.store, run_date, ran, late).prefix
 
 
 @task(name="report", cache_policy=NONE, **STORE_RETRIES)

@@ -189,6 +189,7 @@ def test_a_stale_record_is_never_named_as_the_holder(home, tmp_path):
 WRITERS = [
     ["daily", "--date", "2017-10-30"],
     ["daily", "--date", "2017-10-30", "--replay"],
+    ["daily", "--catch-up"],
     ["backfill", "--start", "2017-10-30", "--end", "2017-10-31"],
     ["backfill", "--start", "2017-10-30", "--end", "2017-10-31", "--replay"],
     ["train"],
@@ -219,6 +220,8 @@ def test_every_writing_command_is_refused_while_another_run_holds_the_home(home,
     assert CliRunner().invoke(app, ["status"]).exit_code == 0
     assert CliRunner().invoke(app, ["daily", "--date", "2030-01-01"]).exit_code == 2
     assert CliRunner().invoke(app, ["daily", "--replay"]).exit_code == 2
+    forced = CliRunner().invoke(app, ["daily", "--catch-up", "--force"])
+    assert forced.exit_code == 2 and "--catch-up decides unpublished dates only" in forced.output
     monkeypatch.setenv("COUPONFLOW_LOCK_WAIT_S", "-1")
     bad = CliRunner().invoke(app, ["daily", "--date", "2017-10-30"])
     assert bad.exit_code == 2 and "COUPONFLOW_LOCK_WAIT_S" in bad.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import urllib.parse
-from datetime import date
+from datetime import UTC, date
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -203,6 +203,50 @@ def test_without_a_date_daily_runs_the_next_unprocessed_day(local_home):
     assert published_dates(store) == [date(2017, 1, 2), date(2017, 1, 3)]
     ds = manifest.read(store, "campaigns/date=2017-01-03")
     assert ds.rows() == 0 and "no campaign starts" in ds.manifest["summary"]["note"]  # empty but valid
+
+
+def test_a_scheduled_run_catches_up_every_missed_date_in_order_and_flags_the_late_ones(local_home):
+    """Nothing published yet and a run scheduled on 01-04: it decides 01-02, 01-03 and 01-04 in
+    order (never skipping a date), landed and built once, the first two flagged late in their gate
+    record and report; a second run on the same schedule date finds nothing left to decide."""
+    from couponflow.app.report.writer import load_gate_record
+    from flows.daily import daily
+
+    store = open_store(local_home)
+    out = daily(run_date=date(2017, 1, 4), catch_up=True)
+    assert list(out["days"]) == ["2017-01-02", "2017-01-03", "2017-01-04"]
+    assert [d["late"] for d in out["days"].values()] == [
+        {"decided_on": "2017-01-04", "days": 2},
+        {"decided_on": "2017-01-04", "days": 1},
+        None,
+    ]
+    assert published_dates(store) == [date(2017, 1, d) for d in (2, 3, 4)]
+    for day, late in ((2, 2), (3, 1), (4, None)):
+        run_date = date(2017, 1, day)
+        record = load_gate_record(store, run_date)
+        assert record["late"] == ({"decided_on": "2017-01-04", "days": late} if late else None)
+        page = manifest.read_object(store, manifest.read(store, f"reports/date={run_date}"), "index.html").decode()
+        assert ("LATE: decided on 2017-01-04" in page) == bool(late)
+        assert record["gates"]["marts"]["ran"] and record["gates"]["campaign"]["ran"]
+    again = daily(run_date=date(2017, 1, 4), catch_up=True)
+    assert again["days"] == {} and again["run_date"] is None
+    assert json.loads(store.get("campaigns/latest.json"))["run_date"] == "2017-01-04"
+
+
+def test_the_schedule_date_is_the_scheduled_start_in_the_schedule_time_zone(monkeypatch):
+    from datetime import datetime
+
+    import prefect.runtime.flow_run
+
+    from flows.daily import late_flag, schedule_date
+
+    # what prefect.runtime says inside a run the scheduler started at 23:30 UTC on 10-29
+    scheduled = datetime(2017, 10, 29, 23, 30, tzinfo=UTC)
+    monkeypatch.setattr(prefect.runtime.flow_run, "scheduled_start_time", scheduled, raising=False)
+    assert schedule_date("UTC") == date(2017, 10, 29)
+    assert schedule_date("Europe/Berlin") == date(2017, 10, 30)
+    assert late_flag(date(2017, 10, 30), date(2017, 10, 30)) is None
+    assert late_flag(date(2017, 10, 29), date(2017, 10, 30)) == {"decided_on": "2017-10-30", "days": 1}
 
 
 def test_a_gate_failure_stops_the_run_and_a_fixed_rerun_succeeds(local_home, monkeypatch, source):

@@ -152,7 +152,10 @@ def test_deployments_served_and_deployed_run_under_a_real_server(server, tmp_pat
             assert final[bad.id].is_failed() and "2030-01-01" in (final[bad.id].message or "")
             logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
             assert any("2017-01-05" in entry.message for entry in logs) and any("dbt build" in e.message for e in logs)
-        assert (home / "lake" / "campaigns" / "date=2017-01-05" / "manifest.json").exists()
+            # the deployment's own parameter: a scheduled daily catches up every missed date
+            assert client.read_flow_run(run.id).parameters == {"run_date": "2017-01-05", "catch_up": True}
+        for day in ("2017-01-02", "2017-01-03", "2017-01-04", "2017-01-05"):
+            assert (home / "lake" / "campaigns" / f"date={day}" / "manifest.json").exists()
 
         _stop(serving)  # schedules survive the serving process
         with client_of(server) as client:

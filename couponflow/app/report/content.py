@@ -148,6 +148,7 @@ def build_report(inputs: ReportInputs) -> dict[str, Any]:
         "verdict": _verdict(failure, camp, gates),
         "failure": failure,
         "failed_gate": record.get("failed_gate"),
+        "late": record.get("late"),  # DESIGN, scheduled runs: a date decided after it began
         "gates": gates,
         "campaign": camp,
         "closed": closed,

@@ -73,11 +73,15 @@ def load_gate_record(store: ObjectStore, run_date: date) -> dict[str, Any] | Non
     return None
 
 
-def publish_gate_record(store: ObjectStore, run_date: date, ran: dict[str, list[GateResult]]) -> manifest.Dataset:
+def publish_gate_record(
+    store: ObjectStore, run_date: date, ran: dict[str, list[GateResult]], late: dict[str, Any] | None = None
+) -> manifest.Dataset:
     """Publish the passing gates of ``run_date`` before its campaign: a run that dies between the
     campaign and its report, then a re-run that reuses the campaign, reports the gates that let
-    it through instead of "not run" under "safe to send"."""
+    it through instead of "not run" under "safe to send". ``late``: the date was decided after
+    it began (``{"decided_on": S, "days": n}``, a scheduled catch-up); the report shows it."""
     record = gate_record(run_date, ran, None, None, load_gate_record(store, run_date))
+    record["late"] = late
     return manifest.publish(
         store,
         dated_prefix(GATES, run_date),
@@ -162,6 +166,7 @@ def write_report(
         if existing is not None and manifest.read(store, f"{prefix}/{DATA_DOCS}") is not None:
             return existing
     record = gate_record(run_date, ran, failure, failed_gate, previous)
+    record["late"] = (previous or {}).get("late") if failure is None else None
     docs_dir = res.settings.work_dir / DATA_DOCS / f"date={run_date.isoformat()}"
     pages = build_data_docs(record["validations"], docs_dir, run_date)
     publish_data_docs(store, f"{prefix}/{DATA_DOCS}", docs_dir, run_date)
