@@ -7,13 +7,17 @@ the registry; the Prefect ``train`` flow only calls it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from models.drift import Profile, profile_frame
+from models.features import NUMERIC_FEATURES
 from models.promotion import PromotionRule, decide, select_holdout
-from models.registry import Registry
-from models.scoring import load_scorer
+from models.registry import V0, Registry
+from models.scoring import load_scorer, v0_scorer
 from models.training import TrainConfig, train
 
 
@@ -31,6 +35,34 @@ def training_window(examples: pd.DataFrame, holdout: list[int]) -> pd.DataFrame:
     first_start = examples.loc[examples["campaign_id"].isin(holdout), "as_of_date"].min()
     final = examples[examples["label_is_final"] & ~examples["is_censored"]]
     return final[(final["end_date"] < first_start) & ~final["campaign_id"].isin(holdout)]
+
+
+def training_profile(rows: pd.DataFrame, score: np.ndarray, source: dict[str, Any]) -> Profile:
+    """The drift profile of a model's training rows: every numeric feature of the marts that the
+    rows hold, and the model's score of them (``models.drift``)."""
+    return profile_frame(rows, [c for c in NUMERIC_FEATURES if c in rows.columns], score=score, source=source)
+
+
+def v0_window(examples: pd.DataFrame, run_date: date) -> pd.DataFrame:
+    """The training data of the rule v0 as of ``run_date``: the fully observed examples of the
+    campaigns that ended before it (the window a model trained that day could use). Their
+    features are as of each campaign's start, so the window is the same whatever landed later."""
+    ts = pd.Timestamp(run_date)
+    final = examples[examples["label_is_final"].astype(bool) & ~examples["is_censored"].astype(bool)]
+    return final[pd.to_datetime(final["end_date"]) < ts]
+
+
+def v0_profile(examples: pd.DataFrame, run_date: date, prior_strength: float) -> Profile | None:
+    """The profile v0 is measured against on ``run_date`` (None: no campaign has closed yet)."""
+    window = v0_window(examples, run_date)
+    if window.empty:
+        return None
+    source = {
+        "version": V0,
+        "window": "marts.training_examples of campaigns ended before the run date",
+        "campaigns": sorted(int(c) for c in window["campaign_id"].unique()),
+    }
+    return training_profile(window, v0_scorer(prior_strength).predict(window), source)
 
 
 def train_challenger(
@@ -70,7 +102,12 @@ def train_challenger(
         "compared_with": champion.version,
         "train_campaigns": model.info["train_campaigns"],
     }
-    version = registry.register(model, card)
+    profile = training_profile(
+        train_rows,
+        model.predict(train_rows),
+        {"window": model.info.get("train_window"), "campaigns": model.info.get("train_campaigns")},
+    )
+    version = registry.register(model, card, profile.to_dict())
     registry.record(
         {
             "action": "promote" if d.promote else "keep",

@@ -2,8 +2,11 @@
 
 ``registry/versions/vN/`` holds one immutable model version: ``weights.pt`` (torch state dict),
 ``model.json`` (family, configuration, fitted preprocessing, feature list, calibration, training
-window and metrics, code version) and a manifest written last. ``registry/champion.json`` names
-the champion; without it the champion is ``v0``, the transparent rule. Every promotion, refusal
+window and metrics, code version), ``profile.json`` (the profile of its training rows: the
+numeric features and the model's score, ``models.drift``, against which the report measures
+the drift of each day's candidates) and a manifest written last. ``registry/champion.json`` names
+the champion; without it the champion is ``v0``, the transparent rule (it has no stored profile:
+its training data is the marts' window as of each run date, ``models.lifecycle.v0_profile``). Every promotion, refusal
 and rollback is appended to ``registry/decisions/`` with its reason.
 """
 
@@ -19,7 +22,7 @@ from models.training import RedemptionModel
 
 V0 = "v0"
 PREFIX = REGISTRY  # the lake layout owns the prefix (couponflow.platform.lake)
-WEIGHTS, SPEC = "weights.pt", "model.json"
+WEIGHTS, SPEC, PROFILE = "weights.pt", "model.json", "profile.json"
 
 
 class RegistryError(ValueError):
@@ -43,18 +46,22 @@ class Registry:
         }
         return sorted(found, key=_number)
 
-    def register(self, model: RedemptionModel, card: dict[str, Any]) -> str:
-        """Publish ``model`` as the next version; published versions are never overwritten."""
+    def register(self, model: RedemptionModel, card: dict[str, Any], profile: dict[str, Any] | None = None) -> str:
+        """Publish ``model`` as the next version (with its training data's ``profile``, a
+        ``models.drift.Profile.to_dict()``); published versions are never overwritten."""
         existing = self.versions()
         version = f"v{_number(existing[-1]) + 1 if existing else 1}"
         prefix = f"{PREFIX}/versions/{version}"
         if self.store.list(prefix + "/"):
             raise RegistryError(f"{prefix} already holds objects: a version is immutable")
         spec = {**model.spec(), "card": card, "version": version}
+        objects = {WEIGHTS: model.weights_bytes(), SPEC: manifest.to_json_bytes(spec)}
+        if profile is not None:
+            objects[PROFILE] = manifest.to_json_bytes(profile)
         manifest.publish(
             self.store,
             prefix,
-            {WEIGHTS: model.weights_bytes(), SPEC: manifest.to_json_bytes(spec)},
+            objects,
             {"kind": "model", "version": version, "family": model.config.family},
         )
         return version
@@ -72,6 +79,17 @@ class Registry:
                 f"model version {version} is not in the registry (known: v0, {', '.join(self.versions())})"
             )
         return json.loads(manifest.read_object(self.store, ds, SPEC))
+
+    def profile(self, version: str) -> dict[str, Any] | None:
+        """The stored profile of a trained version's training data; None for v0 (computed from the
+        marts instead) and for a version registered before profiles were stored."""
+        if version == V0:
+            return None
+        self.card(version)  # raises for an unknown version
+        ds = manifest.read(self.store, f"{PREFIX}/versions/{version}")
+        if ds is None or not any(o["name"] == PROFILE for o in ds.objects):
+            return None
+        return json.loads(manifest.read_object(self.store, ds, PROFILE))
 
     def load(self, version: str) -> RedemptionModel:
         if version == V0:

@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 
 from models import lifecycle
+from models.drift import SCORE, Profile, profile_frame
 from models.evaluation import all_metrics, auc_within_campaign, bootstrap_difference, calibration_ratio, log_loss
+from models.features import NUMERIC_FEATURES
 from models.promotion import PromotionRule, decide, sanity_problems, select_holdout
 from models.registry import V0
 from models.training import TrainConfig
@@ -284,8 +286,8 @@ class _Registry:
     def champion(self) -> str:
         return V0
 
-    def register(self, model: Any, card: dict[str, Any]) -> str:
-        self.card = card
+    def register(self, model: Any, card: dict[str, Any], profile: dict[str, Any] | None = None) -> str:
+        self.card, self.profile = card, profile
         return "v1"
 
     def record(self, entry: dict[str, Any]) -> None:
@@ -321,9 +323,10 @@ def test_the_challenger_is_trained_only_on_campaigns_that_ended_before_the_hold_
         return trained[-1]
 
     monkeypatch.setattr(lifecycle, "train", fake_train)
+    registry = _Registry()
     outcome = lifecycle.train_challenger(
         examples,
-        _Registry(),
+        registry,
         TrainConfig(),
         PromotionRule(),
         min_holdout_positives=60,
@@ -337,9 +340,14 @@ def test_the_challenger_is_trained_only_on_campaigns_that_ended_before_the_hold_
     assert (model.trained_on["end_date"] < first_start).all()
     assert seen == set(examples.loc[examples["end_date"] < first_start, "campaign_id"])  # and nothing else is lost
     # it is compared on exactly the hold-out's rows
-    (scored,) = model.scored
+    scored, profiled = model.scored
     assert (
         sorted(scored["campaign_id"].unique()) == sorted(holdout)
         and len(scored) == examples["campaign_id"].isin(holdout).sum()
     )
     assert outcome.decision["holdout_campaigns"] == holdout
+    # its drift profile, stored with the version, is that of its training rows and their scores
+    assert profiled is model.trained_on
+    expected = profile_frame(model.trained_on, NUMERIC_FEATURES, score=true_probability(model.trained_on))
+    assert registry.profile is not None and Profile.from_dict(registry.profile).features == expected.features
+    assert registry.profile["rows"] == len(model.trained_on) and SCORE in registry.profile["features"]

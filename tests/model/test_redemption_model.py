@@ -15,7 +15,9 @@ import torch
 
 from couponflow.platform.storage import LocalStore
 from models.backtest import scored_rows, training_rows
-from models.lifecycle import train_challenger
+from models.drift import SCORE, Profile, psi_frame
+from models.features import NUMERIC_FEATURES
+from models.lifecycle import train_challenger, training_window
 from models.promotion import PromotionRule, decide, select_holdout
 from models.registry import V0, Registry, RegistryError
 from models.training import TrainConfig, time_ordered_split, train
@@ -184,6 +186,13 @@ def test_champion_challenger_cycle_with_registry_and_rollback(tmp_path):
     log = registry.decisions()
     assert [d["action"] for d in log] == ["promote", "keep"] and all(d["reason"] for d in log)
 
+    # each version stores its training rows' drift profile (features and score) beside it
+    window = training_window(examples, select_holdout(examples, 150))
+    profile = Profile.from_dict(registry.profile("v1"))
+    assert profile.rows == len(window) and set(profile.features) == {*NUMERIC_FEATURES, SCORE}
+    assert psi_frame(window, profile, score=registry.load("v1").predict(window)) == dict.fromkeys(profile.features, 0.0)
+    assert registry.profile(V0) is None  # the rule's window is the marts', as of each run date
+
     card = registry.card("v1")
     assert card["card"]["holdout_campaigns"] == select_holdout(examples, 150)
     assert card["info"]["train_window"] and card["card"]["code_version"] == "test"
@@ -241,6 +250,7 @@ def test_a_version_written_before_ensembles_still_loads(tmp_path, examples):
         ]
     )
     np.testing.assert_array_equal(old.predict(examples), model.predict(examples))
+    assert Registry(store).profile("v1") is None  # written before profiles were stored
 
 
 def test_weights_that_do_not_match_the_configuration_are_refused(examples):
