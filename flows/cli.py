@@ -352,8 +352,10 @@ def serve() -> None:
     _check_store(settings)
     from prefect import serve as prefect_serve
 
-    from flows.deployments import deployments
+    from flows.deployments import deployments, ensure_alert_automation
 
+    # a crashed run runs no hook: the server alerts on it (removed again without an alert URL)
+    ensure_alert_automation(settings)
     # schedules stay active when this process stops: a restart (or a crash) must not pause them
     prefect_serve(*deployments(settings), pause_on_shutdown=False)
 

@@ -56,6 +56,7 @@ def test_raw_gate_in_a_daily_run_a_10x_day_stops_it_an_empty_day_warns(local_hom
     monkeypatch.setattr(platform_resources, "get_source", lambda settings: TransformedSource(source, upstream))
     res = CliRunner().invoke(cli.app, ["daily", "--date", "2017-01-17"])
     assert res.exit_code == 1
+    assert len(res.output.strip().splitlines()) == 1, res.output
     (line,) = res.output.strip().splitlines()
     assert "raw gate FAILED on transactions.volume_ratio date=2017-01-15" in line
     assert "replayed export" in line and "Fix:" in line

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from flows.deployments import ALERT_AUTOMATION
+
 ROOT = Path(__file__).resolve().parents[2]
 PREFECT = Path(sys.executable).parent / "prefect"
 
@@ -121,7 +123,8 @@ def test_deployments_served_and_deployed_run_under_a_real_server(server, tmp_pat
     serve_log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - closed below
     serving = subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "serve"],
-        env=env,
+        # serve registers the crashed-run alert automation on the server (nothing listens on port 9)
+        env={**env, "COUPONFLOW_ALERT_URL": "json://127.0.0.1:9/alerts"},
         cwd=ROOT,
         stdout=serve_log,
         stderr=subprocess.STDOUT,
@@ -135,6 +138,8 @@ def test_deployments_served_and_deployed_run_under_a_real_server(server, tmp_pat
             names = ("daily/daily", "backfill/backfill", "train/train")
             _wait(lambda: all(client.read_deployment_by_name(n) for n in names), 180, "serve registers its deployments")
             daily = client.read_deployment_by_name("daily/daily")
+            (automation,) = client.read_automations_by_name(ALERT_AUTOMATION)
+            assert automation.enabled and "prefect.flow-run.Crashed" in automation.trigger.expect
             schedule = daily.schedules[0].schedule
             assert (schedule.cron, schedule.timezone) == ("0 6 * * *", "Europe/Berlin")
             assert client.read_deployment_by_name("backfill/backfill").schedules == []
