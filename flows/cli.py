@@ -125,11 +125,13 @@ def _where(store, key: str) -> str:
 
 def _fail(exc: Exception) -> None:
     """A failed flow in one line: the stage that failed and its cause (flows/recording.py)."""
+    from couponflow.platform.lock import HomeLocked
     from couponflow.platform.storage import StoreMisconfigured, StoreUnreachable
     from flows.recording import failure_line
 
     typer.echo(f"couponflow: {failure_line(exc)}", err=True)
     code = 5 if isinstance(exc, StoreUnreachable) else 2 if isinstance(exc, StoreMisconfigured) else 1
+    code = 4 if isinstance(exc, HomeLocked) else code  # the lake's limit under a server (flows/lake_limit.py)
     raise typer.Exit(code) from None
 
 

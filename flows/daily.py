@@ -29,6 +29,7 @@ from couponflow.platform.runs import RunRecord
 from couponflow.platform.schedule import check_run_date, date_range, next_run_date
 from flows import tasks
 from flows.alerts import alert_on_failure
+from flows.lake_limit import one_run_per_lake
 from flows.recording import gate_summary, new_record, recorded
 
 
@@ -130,6 +131,11 @@ def _catch_up(res: Resources, until: date) -> dict[str, Any]:
 @flow(name="daily", log_prints=True, on_failure=[alert_on_failure])
 def daily(run_date: date | None = None, force: bool = False, catch_up: bool = False) -> dict[str, Any]:
     res = build_resources()
+    with one_run_per_lake(res, "daily"):
+        return _daily(res, run_date, force, catch_up)
+
+
+def _daily(res: Resources, run_date: date | None, force: bool, catch_up: bool) -> dict[str, Any]:
     source = res.source
     if catch_up:
         if force:
@@ -158,6 +164,11 @@ def daily(run_date: date | None = None, force: bool = False, catch_up: bool = Fa
 def backfill(start: date, end: date, allocate: bool = True, force: bool = False) -> dict[str, Any]:
     """Land everything before ``end`` once, build once, then decide each day of [start, end]."""
     res = build_resources()
+    with one_run_per_lake(res, "backfill"):
+        return _backfill(res, start, end, allocate, force)
+
+
+def _backfill(res: Resources, start: date, end: date, allocate: bool, force: bool) -> dict[str, Any]:
     source = res.source
     days = [check_run_date(d, source.first_day, source.last_day) for d in date_range(start, end)]
     record = new_record(

@@ -23,6 +23,7 @@ from couponflow.platform.runs import RunRecord
 from couponflow.platform.schedule import check_run_date
 from flows import tasks
 from flows.alerts import alert_on_failure
+from flows.lake_limit import one_run_per_lake
 from flows.recording import new_record, recorded
 from models.decision import CampaignDecision, decide, replay_settings
 from models.registry import Registry
@@ -61,25 +62,27 @@ def replay(run_date: date, share: float | None = None, force: bool = False, end:
     """Replay the campaigns starting on ``run_date`` or, with ``end``, every campaign start in
     [run_date, end] (one landing and one build for the range)."""
     res = build_resources()
-    source = res.source
-    first = check_run_date(run_date, source.first_day, source.last_day)
-    last = check_run_date(end, source.first_day, source.last_day) if end else first
-    if last < first:
-        raise ValueError(f"the replay range ends ({last}) before it starts ({first}): swap --start and --end")
-    share = res.settings.replay_share if share is None else share
-    if not 0 < share <= 1:
-        raise ValueError(f"share {share} is outside (0, 1]: the share of a campaign's real recipients to reach")
-    record = new_record("replay", {"start": first.isoformat(), "end": last.isoformat(), "share": share, "force": force})
-    with recorded(res, record):
-        with record.stage("land"):
-            tasks.land(res, last)
-        with record.stage("build"):
-            tasks.build_warehouse(res)
-        days = [first] if last == first else decision_inputs.campaign_starts(res.warehouse, first, last)
-        if days:
-            with record.stage("gate-marts"):
-                tasks.gate_marts(res, days)
-        results = [_replay_day(res, day, share, force, record) for day in days]
-    record.outputs = {"days": results}
-    record.finish(res.store, "success")
-    return {"days": results, "run_id": record.run_id, "stages": record.stages}
+    with one_run_per_lake(res, "replay"):
+        source = res.source
+        first = check_run_date(run_date, source.first_day, source.last_day)
+        last = check_run_date(end, source.first_day, source.last_day) if end else first
+        if last < first:
+            raise ValueError(f"the replay range ends ({last}) before it starts ({first}): swap --start and --end")
+        share = res.settings.replay_share if share is None else share
+        if not 0 < share <= 1:
+            raise ValueError(f"share {share} is outside (0, 1]: the share of a campaign's real recipients to reach")
+        params = {"start": first.isoformat(), "end": last.isoformat(), "share": share, "force": force}
+        record = new_record("replay", params)
+        with recorded(res, record):
+            with record.stage("land"):
+                tasks.land(res, last)
+            with record.stage("build"):
+                tasks.build_warehouse(res)
+            days = [first] if last == first else decision_inputs.campaign_starts(res.warehouse, first, last)
+            if days:
+                with record.stage("gate-marts"):
+                    tasks.gate_marts(res, days)
+            results = [_replay_day(res, day, share, force, record) for day in days]
+        record.outputs = {"days": results}
+        record.finish(res.store, "success")
+        return {"days": results, "run_id": record.run_id, "stages": record.stages}

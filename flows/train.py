@@ -18,6 +18,7 @@ from couponflow.platform.resources import Resources, build_resources
 from couponflow.platform.version import code_version
 from couponflow.platform.warehouse import WarehouseError
 from flows.alerts import alert_on_failure
+from flows.lake_limit import one_run_per_lake
 from flows.recording import new_record, recorded
 from models.lifecycle import TrainOutcome, train_challenger
 from models.promotion import PromotionRule
@@ -62,17 +63,18 @@ def train_and_compare(res: Resources, examples: pd.DataFrame, columns: set[str],
 @flow(name="train", log_prints=True, on_failure=[alert_on_failure])
 def train(family: str | None = None) -> dict[str, Any]:
     res = build_resources()
-    record = new_record("train", {"family": family or res.settings.model_family})
-    with recorded(res, record):
-        with record.stage("load"):
-            examples, columns = load_examples(res)
-        with record.stage("train"):
-            outcome = train_and_compare(res, examples, columns, family)
-    record.outputs = {
-        "version": outcome.version,
-        "promoted": outcome.promoted,
-        "champion": outcome.champion,
-        "reason": outcome.reason,
-    }
-    record.finish(res.store, "success")
-    return {**record.outputs, "run_id": record.run_id, "stages": record.stages}
+    with one_run_per_lake(res, "train"):
+        record = new_record("train", {"family": family or res.settings.model_family})
+        with recorded(res, record):
+            with record.stage("load"):
+                examples, columns = load_examples(res)
+            with record.stage("train"):
+                outcome = train_and_compare(res, examples, columns, family)
+        record.outputs = {
+            "version": outcome.version,
+            "promoted": outcome.promoted,
+            "champion": outcome.champion,
+            "reason": outcome.reason,
+        }
+        record.finish(res.store, "success")
+        return {**record.outputs, "run_id": record.run_id, "stages": record.stages}
