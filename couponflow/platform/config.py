@@ -54,7 +54,8 @@ class Settings(BaseSettings):
 
     # -- the data source ---------------------------------------------------------------------
     source: Literal["completejourney", "synthetic"] = Field(
-        "completejourney", description="Where raw days come from: the bundled Complete Journey year, or a synthetic world"
+        "completejourney",
+        description="Where raw days come from: the bundled Complete Journey year, or a synthetic world",
     )
     synth_households: int = Field(2_000, ge=1, description="Households of the synthetic world (source=synthetic)")
     synth_seed: int = Field(0, description="Seed of the synthetic world: the same seed, the same bytes")
