@@ -9,6 +9,9 @@ propensity, score, expected cost) with the outcome columns ``redeemed``,
 - redemptions: expected (sum of the scores sent) against actual (our sends that redeemed), the
   redemption rate of the sends and of the holdout, and the **capture**: the share of all the
   campaign's redeemers among the candidates that our sends reached;
+- ranking: the realised **AUC** of the logged scores (the model that decided the campaign) over
+  every candidate of the log against who redeemed, within this one campaign (None when nobody
+  or everybody redeemed);
 - cost: expected (sum of the expected costs sent) against actual (the coupon discount our
   redeeming sends really took, plus the contact cost of every send);
 - **lift** (only when ``causal``): spend on the campaign's coupon products of the sent
@@ -30,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from models import measurement
+from models.evaluation import roc_auc
 from models.interval import Interval
 from models.policy import EXPLORE, HOLDOUT, NOT_CHOSEN, SENT_ARMS
 
@@ -49,6 +53,10 @@ def greedy_target(eligible: np.ndarray, score: np.ndarray, n: int) -> np.ndarray
         best = rows[np.argsort(-score[rows], kind="stable")[:n]]
         target[best] = 1.0
     return target
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
 
 
 def _interval(est: Interval) -> dict[str, float] | None:
@@ -82,6 +90,7 @@ def measure_campaign(
         "holdout_redemption_rate": float(redeemed[held].mean()) if held.any() else None,
         "capture": float(redeemed[sent].sum() / all_redeemers) if all_redeemers else None,
         "redeemers_among_candidates": int(all_redeemers),
+        "auc": _finite(roc_auc(redeemed > 0, log["score"].to_numpy(dtype=float))),
         "expected_cost": float(log.loc[sent, "expected_cost"].sum()),
         "actual_cost": float(log.loc[sent, "redemption_discount"].sum() + contact_cost * n_sent),
     }

@@ -100,6 +100,18 @@ class Settings(BaseSettings):
     daily_cron: str = Field("0 6 * * *", description="Schedule of the daily deployment (cron)")
     timezone: str = Field("UTC", description="Time zone of the schedules (an IANA name, e.g. Europe/Berlin)")
 
+    # -- monitoring ---------------------------------------------------------------------------
+    drift_psi_warn: float = Field(
+        0.1,
+        gt=0,
+        description="PSI of a feature or the score (today's candidates vs the champion's profile) shown as warn",
+    )
+    drift_psi_alert: float = Field(
+        0.25,
+        gt=0,
+        description="PSI from which a feature or the score is an alert (the report, and COUPONFLOW_ALERT_URL)",
+    )
+
     @field_validator("timezone")
     @classmethod
     def _a_known_time_zone(cls, value: str) -> str:
@@ -123,6 +135,15 @@ class Settings(BaseSettings):
                 "must be a URL with its scheme and host, e.g. http://127.0.0.1:8333 or https://s3.example.com"
             )
         return value
+
+    @model_validator(mode="after")
+    def _drift_warn_below_alert(self) -> Settings:
+        if self.drift_psi_warn >= self.drift_psi_alert:
+            raise ValueError(
+                f"COUPONFLOW_DRIFT_PSI_WARN ({self.drift_psi_warn}) must be below COUPONFLOW_DRIFT_PSI_ALERT "
+                f"({self.drift_psi_alert})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _s3_needs_a_bucket(self) -> Settings:

@@ -114,3 +114,22 @@ def test_a_log_without_outcomes_is_refused():
     log, _ = simulate(3)
     with pytest.raises(ValueError, match="spend_on_coupon_products"):
         measure_campaign(log.drop(columns="spend_on_coupon_products"), contact_cost=0.1, causal=True)
+
+
+def test_the_realised_auc_ranks_the_logged_scores_of_every_candidate_by_hand():
+    log = pd.DataFrame(
+        {
+            "arm": ["exploit", "not_chosen", "control", "exploit"],
+            "chosen": [True, False, False, True],
+            "propensity": [1.0, 0.0, 0.0, 1.0],
+            "score": [0.1, 0.4, 0.35, 0.8],
+            "expected_cost": [0.3, 0.5, 0.4, 1.0],
+            "redeemed": [0.0, 0.0, 1.0, 1.0],
+            "redemption_discount": [0.0, 0.0, 1.5, 2.0],
+            "spend_on_coupon_products": [0.0, 0.0, 3.0, 4.0],
+        }
+    )
+    # redeemers 0.35 and 0.8 against 0.1 and 0.4: 0.35 beats 0.1 only, 0.8 beats both -> 3 of 4 pairs
+    assert measure_campaign(log, contact_cost=0.1, causal=False)["auc"] == 0.75
+    assert measure_campaign(log.assign(score=[0.1, 0.35, 0.35, 0.8]), contact_cost=0.1, causal=False)["auc"] == 0.875
+    assert measure_campaign(log.assign(redeemed=0.0), contact_cost=0.1, causal=False)["auc"] is None

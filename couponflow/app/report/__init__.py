@@ -6,8 +6,11 @@ It says at a glance whether the day's campaign is safe to send and, when a run s
 data were wrong and what to do: the gates (raw, marts, campaign: pass / warn / fail with the
 documented reason of a soft check or the fix of a hard one, linked to the GX Data Docs), the
 campaign (recipients, budget used, expected redemptions and cost, control and exploration,
-reach and cost by segment), our closed campaigns measured against the lake, the model its
-campaign manifest names, and plots.
+reach and cost by segment), our closed campaigns measured against the lake, monitoring
+(``monitoring``, pure, and ``monitoring_inputs``, what it reads and its alerts: drift of the day's
+candidates against the profile of that model's training data, the model's realised AUC and
+calibration on closed campaigns, budget use over the last weeks), the model its campaign
+manifest names, and plots.
 """
 
 from couponflow.app.report.content import SEGMENTS

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from couponflow.app.report.gates import gate_rows
+from couponflow.app.report.monitoring import MonitoringInputs, monitoring_content
 from couponflow.platform.lake import DATA_DICTIONARY, DATA_DOCS
 
 SEGMENTS = ("age", "income", "kids_count")  # demographics known for about a third of households
@@ -36,6 +37,7 @@ class ReportInputs:
     households: pd.DataFrame | None  # marts.households' segment columns (None: no warehouse)
     closed: ClosedInputs | None  # None when the run stopped
     dictionary: str | None = None  # digest of the published dbt data dictionary (None: not built)
+    monitoring: MonitoringInputs | None = None  # None: no campaign, or the run stopped
 
 
 def segment_rows(dec: pd.DataFrame | None, households: pd.DataFrame | None) -> list[dict[str, Any]]:
@@ -143,6 +145,11 @@ def build_report(inputs: ReportInputs) -> dict[str, Any]:
     camp = campaign_content(inputs.campaign, inputs.decisions, inputs.households)
     failure = record.get("failure")
     closed = None if failure or inputs.closed is None else closed_content(inputs.closed)
+    monitoring = (
+        None
+        if failure or inputs.monitoring is None
+        else monitoring_content(inputs.monitoring, inputs.closed.rows if inputs.closed else None)
+    )
     return {
         "run_date": inputs.run_date.isoformat(),
         "verdict": _verdict(failure, camp, gates),
@@ -152,6 +159,7 @@ def build_report(inputs: ReportInputs) -> dict[str, Any]:
         "gates": gates,
         "campaign": camp,
         "closed": closed,
+        "monitoring": monitoring,
         "data_docs": f"{DATA_DOCS}/index.html",
         "data_dictionary": f"../{DATA_DICTIONARY}/{inputs.dictionary}/index.html" if inputs.dictionary else None,
     }

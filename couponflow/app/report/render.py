@@ -78,5 +78,10 @@ def render_html(report: dict[str, Any], images: dict[str, str]) -> str:
     )
     status_cls = {"pass": "pass", "warn": "warn", "fail": "fail", "not run": "notrun"}
     return _template().render(
-        r=report, images=images, css=(HERE / "report.css").read_text(), verdict_cls=verdict_cls, status_cls=status_cls
+        r=report,
+        images=images,
+        css=(HERE / "report.css").read_text(),
+        verdict_cls=verdict_cls,
+        status_cls=status_cls,
+        drift_cls={"ok": "pass", "warn": "warn", "alert": "fail", "absent": "notrun", "offer": "notrun"},
     )

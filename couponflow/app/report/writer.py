@@ -23,6 +23,7 @@ from couponflow.app.outcomes import closed_campaigns
 from couponflow.app.publishing import published_decisions
 from couponflow.app.report.content import SEGMENTS, ClosedInputs, ReportInputs, build_report
 from couponflow.app.report.gates import gate_record
+from couponflow.app.report.monitoring_inputs import alert_breaches, monitoring_inputs, previous_breaches
 from couponflow.app.report.plots import plots
 from couponflow.app.report.render import render_html
 from couponflow.platform import data_dictionary, manifest
@@ -183,6 +184,11 @@ def write_report(
             else None
         )
         closed = None if record.get("failure") else (_closed(res, run_date) if built else ClosedInputs(None))
+        monitoring = (
+            None
+            if record.get("failure") or not built
+            else monitoring_inputs(res, run_date, campaign.manifest if campaign else None, decisions)
+        )
         content = build_report(
             ReportInputs(
                 run_date,
@@ -194,11 +200,13 @@ def write_report(
                 households,
                 closed,
                 dictionary,
+                monitoring,
             )
         )
         trend = _redemption_trend(res, run_date) if built else None
     page = render_html(content, plots(run_date, content, decisions, trend))
-    return manifest.publish(
+    already = previous_breaches(store, run_date)  # once per run date and monitor
+    published = manifest.publish(
         store,
         prefix,
         {
@@ -209,3 +217,5 @@ def write_report(
         {"kind": "report", "run_date": run_date.isoformat()},
         force=True,
     )
+    alert_breaches(res, run_date, content, already)
+    return published
