@@ -89,3 +89,17 @@ def test_secrets_are_never_printed(monkeypatch):
     s = load_settings()
     assert "hunter2" not in repr(s) and "hunter2" not in str(s.model_dump())
     assert s.s3_secret_access_key.get_secret_value() == "hunter2-very-secret"
+
+
+def test_drift_thresholds_are_positive_and_warn_is_below_alert(monkeypatch):
+    s = load_settings()
+    assert (s.drift_psi_warn, s.drift_psi_alert) == (0.1, 0.25)
+    monkeypatch.setenv("COUPONFLOW_DRIFT_PSI_ALERT", "0")
+    with pytest.raises(SettingsError, match="COUPONFLOW_DRIFT_PSI_ALERT"):
+        load_settings()
+    monkeypatch.setenv("COUPONFLOW_DRIFT_PSI_ALERT", "0.2")
+    monkeypatch.setenv("COUPONFLOW_DRIFT_PSI_WARN", "0.2")
+    with pytest.raises(SettingsError, match="must be below COUPONFLOW_DRIFT_PSI_ALERT"):
+        load_settings()
+    monkeypatch.setenv("COUPONFLOW_DRIFT_PSI_WARN", "0.05")
+    assert load_settings().drift_psi_warn == 0.05
