@@ -52,6 +52,21 @@ class Settings(BaseSettings):
         "terminal or a scheduler's slot behind a whole daily run (a scheduler retries exit 4)",
     )
 
+    # -- the warehouse's resources (DuckDB, for dbt's builds and every query) -----------------
+    duckdb_memory_limit: str | None = Field(
+        None,
+        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="DuckDB's memory limit, e.g. 4GB (default: DuckDB's own, 80% of the RAM); past it a build "
+        "spills to COUPONFLOW_DUCKDB_TEMP_DIR instead of dying",
+    )
+    duckdb_threads: int = Field(
+        1,
+        ge=1,
+        description="DuckDB threads per query; 1 keeps sums of floats in one order (the same bytes on every "
+        "build: DESIGN), more builds faster with last-bit differences in float features",
+    )
+    duckdb_temp_dir: Path | None = Field(None, description="Where DuckDB spills (default: HOME/duckdb-tmp)")
+
     # -- the data source ---------------------------------------------------------------------
     source: Literal["completejourney", "synthetic"] = Field(
         "completejourney",
@@ -188,6 +203,10 @@ class Settings(BaseSettings):
     @property
     def dbt_log_dir(self) -> Path:
         return self.home_dir / "dbt" / "logs"
+
+    @property
+    def duckdb_spill_dir(self) -> Path:
+        return (self.duckdb_temp_dir or self.home_dir / "duckdb-tmp").expanduser().resolve()
 
     @property
     def work_dir(self) -> Path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +63,25 @@ def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def duckdb_config(settings: Settings) -> dict[str, str]:
+    """DuckDB's resources from the settings, for every connection and for dbt's (profiles.yml):
+    threads, the memory limit (DuckDB's own default, 80% of the RAM, when none is set) and the
+    folder a build spills to past it."""
+    if settings.duckdb_memory_limit:
+        memory = settings.duckdb_memory_limit.replace(" ", "")
+    else:
+        memory = f"{int(0.8 * os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**20)}MiB"
+    return {
+        "threads": str(settings.duckdb_threads),
+        "memory_limit": memory,
+        "temp_directory": str(settings.duckdb_spill_dir),
+    }
+
+
 @contextlib.contextmanager
 def connect(settings: Settings):
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(settings.warehouse_path))
+    con = duckdb.connect(str(settings.warehouse_path), config=duckdb_config(settings))
     try:
         yield con
     finally:
@@ -123,6 +138,7 @@ def expose_lake(settings: Settings, store: ObjectStore) -> dict[str, int]:
 class DbtResult:
     nodes: list[tuple[str, str]]  # (unique_id, status)
     warnings: list[str]
+    shown: list[dict[str, Any]] = field(default_factory=list)  # the rows of a ``dbt show``
 
     @property
     def summary(self) -> dict[str, int]:
@@ -170,8 +186,13 @@ def run_dbt(settings: Settings, *args: str) -> DbtResult:
         if event.info.level == "warn":
             warnings.append(event.info.msg)
 
+    resources = duckdb_config(settings)
     env = {
         "COUPONFLOW_WAREHOUSE_PATH": str(settings.warehouse_path),
+        # read by profiles.yml: dbt's DuckDB gets the same resources as every other connection
+        "COUPONFLOW_WAREHOUSE_THREADS": resources["threads"],
+        "COUPONFLOW_WAREHOUSE_MEMORY_LIMIT": resources["memory_limit"],
+        "COUPONFLOW_WAREHOUSE_TEMP_DIR": resources["temp_directory"],
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
@@ -216,7 +237,9 @@ def run_dbt(settings: Settings, *args: str) -> DbtResult:
             + "; ".join(bad[:5])
             + f". See {settings.dbt_log_dir}/dbt.log"
         )
-    return DbtResult(nodes, warnings)
+    table = getattr(results[0], "agate_table", None) if args[:1] == ("show",) and results else None
+    shown = [dict(zip(table.column_names, row)) for row in table.rows] if table is not None else []
+    return DbtResult(nodes, warnings, shown)
 
 
 def query_df(settings: Settings, sql: str, params: list | None = None) -> pd.DataFrame:
