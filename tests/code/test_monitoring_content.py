@@ -3,6 +3,7 @@ rows and their status, the trend of closed campaigns, budget use, the breaches, 
 
 from __future__ import annotations
 
+from datetime import date
 from math import log
 
 import numpy as np
@@ -132,3 +133,27 @@ def test_the_page_shows_the_section_and_is_the_same_bytes_for_the_same_content()
     assert "50.0%" in page and "No campaign of ours has closed before this date." in page
     assert render_html(_report(content), {}) == page
     assert "Not monitored" in render_html(_report(None), {})
+
+
+def test_a_trained_version_is_measured_against_the_profile_stored_with_it(tmp_path):
+    from types import SimpleNamespace
+
+    from couponflow.app.report.monitoring_inputs import champion_profile
+    from couponflow.platform import manifest
+    from couponflow.platform.storage import LocalStore
+
+    store = LocalStore(tmp_path)
+    for version, profile in (("v1", PROFILE.to_dict()), ("v2", None)):
+        objects = {"model.json": manifest.to_json_bytes({"version": version})}
+        if profile is not None:
+            objects["profile.json"] = manifest.to_json_bytes(profile)
+        manifest.publish(store, f"registry/versions/{version}", objects, {"kind": "model", "version": version})
+    res = SimpleNamespace(store=store)
+    got, note = champion_profile(res, "v1", date(2017, 10, 30), 5.0)  # type: ignore[arg-type]
+    assert got == PROFILE and "registry/versions/v1/profile.json" in note
+    assert champion_profile(res, "v2", date(2017, 10, 30), 5.0) == (  # type: ignore[arg-type]
+        None,
+        "v2 was registered before profiles were stored with each version",
+    )
+    got, note = champion_profile(res, "v7", date(2017, 10, 30), 5.0)  # type: ignore[arg-type]
+    assert got is None and "not in the registry" in note
