@@ -81,7 +81,11 @@ def duckdb_config(settings: Settings) -> dict[str, str]:
 @contextlib.contextmanager
 def connect(settings: Settings):
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(settings.warehouse_path), config=duckdb_config(settings))
+    con = duckdb.connect(str(settings.warehouse_path))
+    # SET, not connect(config=): an open instance of the file (dbt's, in this process) refuses a
+    # second connection whose config differs from its own
+    for name, value in duckdb_config(settings).items():
+        con.execute(f"set {name} = {_sql_str(value)}")
     try:
         yield con
     finally:
