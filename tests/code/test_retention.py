@@ -9,40 +9,22 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
 from couponflow.app import report, retention
-from couponflow.app.publishing import DECISIONS_SCHEMA, SENDS_SCHEMA, advance_latest, publish_campaign
+from couponflow.app.publishing import advance_latest, publish_campaign
 from couponflow.platform import manifest
 from couponflow.platform.config import Settings, load_settings
 from couponflow.platform.gate_results import CheckResult, GateResult
 from couponflow.platform.storage import LocalStore, ObjectStore
-from models.decision import CampaignDecision
+from tests.helpers import handmade_decision
 
 OLD, STOPPED, LATEST, NEWEST = date(2017, 1, 10), date(2017, 2, 1), date(2017, 3, 1), date(2017, 5, 1)
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 KEEP = 30  # keep_from = NEWEST - 30 days = 2017-04-01
 PROTECTED = ("raw/", "decisions/", "campaigns/", "gates/", "registry/", "config/", "erasures/", "replay/")
-
-
-def _decision(day: date, households: list[int]) -> CampaignDecision:
-    sends = pd.DataFrame(
-        {
-            "household_id": households,
-            "campaign_id": [8] * len(households),
-            "score": [0.5] * len(households),
-            "propensity": [1.0] * len(households),
-            "arm": ["exploit"] * len(households),
-            "expected_cost": [1.0] * len(households),
-        }
-    )
-    decisions = sends.assign(run_date=day, campaign_type="TypeA", status="eligible", chosen=True, p_selected=1.0)
-    return CampaignDecision(
-        day, sends[SENDS_SCHEMA.names], decisions[DECISIONS_SCHEMA.names], {"sends": len(sends)}, {"version": "v0"}
-    )
 
 
 def _passed(gate: str, table: str, partition: str) -> GateResult:
@@ -75,9 +57,9 @@ def build_lake(store: ObjectStore, settings: Settings) -> None:
     manifest.publish(store, "raw/transactions/date=2017-01-09", {"part-0.parquet": raw}, {"kind": "raw"})
     manifest.publish(store, "raw/products/snapshot", {"part-0.parquet": raw}, {"kind": "raw"})
     for day in (OLD, LATEST, NEWEST):
-        publish_campaign(store, settings, _decision(day, [1, 2, 3]))
+        publish_campaign(store, settings, handmade_decision(day, [1, 2, 3]))
         report.publish_gate_record(store, day, {"campaign": [_passed("campaign", "sends", day.isoformat())]})
-    publish_campaign(store, settings, _decision(OLD, [1, 2, 3]), replay=True)
+    publish_campaign(store, settings, handmade_decision(OLD, [1, 2, 3]), replay=True)
     advance_latest(store, LATEST)  # the run of NEWEST died before it moved the pointer
     _fake_report(store, OLD, "b" * 16)
     _fake_report(store, STOPPED, "b" * 16)
