@@ -131,6 +131,12 @@ def _catch_up(res: Resources, until: date) -> dict[str, Any]:
 @flow(name="daily", log_prints=True, on_failure=[alert_on_failure])
 def daily(run_date: date | None = None, force: bool = False, catch_up: bool = False) -> dict[str, Any]:
     res = build_resources()
+    source = res.source
+    # bad parameters fail at once, without waiting for the lake behind another run
+    if run_date is not None:
+        check_run_date(run_date, source.first_day, source.last_day)
+    if catch_up and force:
+        raise ValueError("catch_up decides unpublished dates only: drop force, or re-decide one date with run_date")
     with one_run_per_lake(res, "daily"):
         return _daily(res, run_date, force, catch_up)
 
@@ -138,8 +144,6 @@ def daily(run_date: date | None = None, force: bool = False, catch_up: bool = Fa
 def _daily(res: Resources, run_date: date | None, force: bool, catch_up: bool) -> dict[str, Any]:
     source = res.source
     if catch_up:
-        if force:
-            raise ValueError("catch_up decides unpublished dates only: drop force, or re-decide one date with run_date")
         if run_date is not None:  # a date asked for must be one the source can support
             return _catch_up(res, check_run_date(run_date, source.first_day, source.last_day))
         # the schedule's date may lie past a replayed history: catch up to its end
@@ -164,6 +168,8 @@ def _daily(res: Resources, run_date: date | None, force: bool, catch_up: bool) -
 def backfill(start: date, end: date, allocate: bool = True, force: bool = False) -> dict[str, Any]:
     """Land everything before ``end`` once, build once, then decide each day of [start, end]."""
     res = build_resources()
+    for day in date_range(start, end):  # bad parameters fail at once, without waiting for the lake
+        check_run_date(day, res.source.first_day, res.source.last_day)
     with one_run_per_lake(res, "backfill"):
         return _backfill(res, start, end, allocate, force)
 

@@ -62,15 +62,15 @@ def replay(run_date: date, share: float | None = None, force: bool = False, end:
     """Replay the campaigns starting on ``run_date`` or, with ``end``, every campaign start in
     [run_date, end] (one landing and one build for the range)."""
     res = build_resources()
+    source = res.source  # bad parameters fail at once, without waiting for the lake
+    first = check_run_date(run_date, source.first_day, source.last_day)
+    last = check_run_date(end, source.first_day, source.last_day) if end else first
+    if last < first:
+        raise ValueError(f"the replay range ends ({last}) before it starts ({first}): swap --start and --end")
+    share = res.settings.replay_share if share is None else share
+    if not 0 < share <= 1:
+        raise ValueError(f"share {share} is outside (0, 1]: the share of a campaign's real recipients to reach")
     with one_run_per_lake(res, "replay"):
-        source = res.source
-        first = check_run_date(run_date, source.first_day, source.last_day)
-        last = check_run_date(end, source.first_day, source.last_day) if end else first
-        if last < first:
-            raise ValueError(f"the replay range ends ({last}) before it starts ({first}): swap --start and --end")
-        share = res.settings.replay_share if share is None else share
-        if not 0 < share <= 1:
-            raise ValueError(f"share {share} is outside (0, 1]: the share of a campaign's real recipients to reach")
         params = {"start": first.isoformat(), "end": last.isoformat(), "share": share, "force": force}
         record = new_record("replay", params)
         with recorded(res, record):
