@@ -89,6 +89,33 @@ def _land_and_build(res: Resources, run_date: date, record: RunRecord, ran: dict
         record.outputs["warehouse"] = tasks.build_warehouse(res)
 
 
+def _land_and_decide(
+    res: Resources,
+    days: list[date],
+    record: RunRecord,
+    ran: dict[str, list],
+    current: dict[str, date],
+    *,
+    force: bool = False,
+    allocate: bool = True,
+    decided_on: date | None = None,
+) -> None:
+    """Land and build once through the last of ``days``, gate the marts for all of them, then
+    decide each in order (``current`` names the day a gate failure is reported under). With
+    ``decided_on`` (a catch-up) each day's outputs say whether it was decided late."""
+    _land_and_build(res, days[-1], record, ran)
+    if not allocate:
+        return
+    with record.stage("gate-marts"):
+        ran["marts"] = tasks.gate_marts(res, days)
+    record.outputs["days"] = {}
+    for day in days:
+        current["day"] = day
+        late = late_flag(day, decided_on) if decided_on else None
+        out = _decide_day(res, day, force, record, ran, late)
+        record.outputs["days"][day.isoformat()] = {**out, "late": late} if decided_on else out
+
+
 def schedule_date(timezone: str) -> date:
     """The date of this flow run's scheduled start in ``timezone`` (now, for a run started by hand)."""
     from prefect.runtime import flow_run
@@ -116,13 +143,7 @@ def _catch_up(res: Resources, until: date) -> dict[str, Any]:
     with recorded(res, record, lambda exc: _report_stop(res, current["day"], ran, record, exc)):
         record.outputs["days"] = {}
         if days:
-            _land_and_build(res, days[-1], record, ran)
-            with record.stage("gate-marts"):
-                ran["marts"] = tasks.gate_marts(res, days)
-        for day in days:
-            current["day"] = day
-            out = _decide_day(res, day, False, record, ran, late=late_flag(day, until))
-            record.outputs["days"][day.isoformat()] = {**out, "late": late_flag(day, until)}
+            _land_and_decide(res, days, record, ran, current, decided_on=until)
     record.outputs["run_date"] = days[-1].isoformat() if days else None
     record.finish(res.store, "success")
     return {**record.outputs, "run_id": record.run_id, "stages": record.stages, "store": res.store.description}
@@ -144,8 +165,8 @@ def daily(run_date: date | None = None, force: bool = False, catch_up: bool = Fa
 def _daily(res: Resources, run_date: date | None, force: bool, catch_up: bool) -> dict[str, Any]:
     source = res.source
     if catch_up:
-        if run_date is not None:  # a date asked for must be one the source can support
-            return _catch_up(res, check_run_date(run_date, source.first_day, source.last_day))
+        if run_date is not None:  # checked by daily() before the lake's slot
+            return _catch_up(res, run_date)
         # the schedule's date may lie past a replayed history: catch up to its end
         until = schedule_date(res.settings.timezone)
         check_run_date(min(until, source.last_day + timedelta(days=1)), source.first_day, source.last_day)
@@ -183,13 +204,6 @@ def _backfill(res: Resources, start: date, end: date, allocate: bool, force: boo
     ran: dict[str, list] = {}
     current = {"day": end}  # the date a gate failure is reported under
     with recorded(res, record, lambda exc: _report_stop(res, current["day"], ran, record, exc)):
-        _land_and_build(res, end, record, ran)
-        if allocate:
-            with record.stage("gate-marts"):
-                ran["marts"] = tasks.gate_marts(res, days)
-            record.outputs["days"] = {}
-            for day in days:
-                current["day"] = day
-                record.outputs["days"][day.isoformat()] = _decide_day(res, day, force, record, ran)
+        _land_and_decide(res, days, record, ran, current, force=force, allocate=allocate)
     record.finish(res.store, "success")
     return {**record.outputs, "run_id": record.run_id, "stages": record.stages, "store": res.store.description}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 
 from couponflow.platform.lock import HomeLocked
 from couponflow.platform.resources import Resources
@@ -62,24 +62,16 @@ def one_run_per_lake(res: Resources, flow: str) -> Iterator[None]:
         return
     name = limit_name(res.store.description)
     ensure_limit(name)
-    acquired = False
     wait = max(res.settings.lock_wait_s, 0.5)
     # a run killed while holding the slot frees it when its lease runs out (renewed while it lives)
     slot = concurrency(name, occupy=1, timeout_seconds=wait, strict=True, lease_duration=LEASE_S)
-    try:
-        slot.__enter__()
-        acquired = True
-    except TimeoutError:
-        raise LakeBusy(
-            f"another run holds the lake {res.store.description} (Prefect global concurrency limit {name}); "
-            f"{flow} waited {res.settings.lock_wait_s:g} s (COUPONFLOW_LOCK_WAIT_S): run it again when that run "
-            "has finished (the Prefect UI lists it under Concurrency)"
-        ) from None
-    try:
+    with ExitStack() as stack:
+        try:  # only a timeout while acquiring is "busy"; one raised by the body is the body's
+            stack.enter_context(slot)
+        except TimeoutError:
+            raise LakeBusy(
+                f"another run holds the lake {res.store.description} (Prefect global concurrency limit {name}); "
+                f"{flow} waited {res.settings.lock_wait_s:g} s (COUPONFLOW_LOCK_WAIT_S): run it again when that "
+                "run has finished (the Prefect UI lists it under Concurrency)"
+            ) from None
         yield
-    except BaseException as exc:
-        if acquired:
-            slot.__exit__(type(exc), exc, exc.__traceback__)
-        raise
-    else:
-        slot.__exit__(None, None, None)
