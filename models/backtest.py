@@ -3,21 +3,36 @@
 Training rows: campaigns that ended before the cut (so their labels, redemptions dated in their
 window, are all dated before the cut) and therefore also started before it. Scored rows: every
 recipient of every campaign starting on or after the cut, with features as of that campaign's
-start, evaluated where the campaign's window is fully observed in the lake. Compared on the
-same rows with simple baselines: random scores, the smoothed past redemption rate (v0) and a
-logistic regression.
+start. Compared on the same rows with simple baselines: random scores, the smoothed past
+redemption rate (v0) and a logistic regression, three ways (``models.observed_window``):
+
+* on the fully observed campaigns (final labels): the quality bar's figures;
+* pooled over every campaign after the cut that has something observed, the partly observed
+  ones on their observed window (label: redeemed by the last landed day; score: p x F(share)),
+  so that a campaign is never dropped nor a censored pair counted as a negative of its window;
+* on the partly observed campaigns alone, shown apart;
+
+and campaign by campaign (each one's ROC AUC, and their mean).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from models.evaluation import LOWER_IS_BETTER, METRICS, all_metrics, bootstrap_differences
+from models.evaluation import LOWER_IS_BETTER, METRICS, all_metrics, bootstrap_differences, roc_auc
 from models.interval import Interval
+from models.observed_window import (
+    FULL,
+    PARTIAL,
+    RedemptionTiming,
+    campaign_groups,
+    observed_rows,
+    observed_window_scores,
+)
 from models.scoring import v0_scorer
 from models.training import TrainConfig, train
 
@@ -45,6 +60,15 @@ def metrics_over_seeds(train_df: pd.DataFrame, rows: pd.DataFrame, config: Train
 
 
 @dataclass
+class GroupComparison:
+    """Every model's metrics on one group of campaigns, and each one's difference from the logistic."""
+
+    campaigns: list[int]
+    metrics: dict[str, dict[str, float]]
+    vs_logistic: dict[str, dict[str, Interval]]
+
+
+@dataclass
 class BacktestResult:
     cut: date
     scores: pd.DataFrame  # household_id, campaign_id, score (the model under test)
@@ -53,6 +77,10 @@ class BacktestResult:
     vs_rule: dict[str, Interval]  # metric -> the model's value minus the v0 rule's
     evaluated_campaigns: list[int]
     train_rows: int
+    pooled: GroupComparison | None = None  # every observed campaign, partly observed on their observed window
+    partial: GroupComparison | None = None  # the partly observed campaigns alone
+    per_campaign: pd.DataFrame | None = None  # one row per campaign after the cut (see per_campaign_table)
+    unobserved_campaigns: list[int] = field(default_factory=list)  # nothing of their window has landed
 
 
 def backtest(
@@ -83,9 +111,66 @@ def backtest(
     mask = scored.index.isin(evaluated.index)
     metrics, vs, vs_rule = compare_scores(evaluated, {name: s[mask] for name, s in scores.items()}, n_boot=n_boot)
     out = scored[["household_id", "campaign_id"]].assign(score=scores["model"])
+    pooled, partial, per_campaign = observed_comparisons(scored, scores, RedemptionTiming.fit(train_df), n_boot=n_boot)
+    groups = campaign_groups(scored)
     return BacktestResult(
-        cut, out, metrics, vs, vs_rule, sorted(int(c) for c in evaluated["campaign_id"].unique()), len(train_df)
+        cut,
+        out,
+        metrics,
+        vs,
+        vs_rule,
+        sorted(int(c) for c in evaluated["campaign_id"].unique()),
+        len(train_df),
+        pooled,
+        partial,
+        per_campaign,
+        sorted(c for c, g in groups.items() if g not in (FULL, PARTIAL)),
     )
+
+
+def observed_comparisons(
+    scored: pd.DataFrame, scores: dict[str, np.ndarray], timing: RedemptionTiming, *, n_boot: int = 300
+) -> tuple[GroupComparison | None, GroupComparison | None, pd.DataFrame]:
+    """The pooled comparison over every observed campaign after the cut, the partly observed
+    campaigns' comparison alone, and the per-campaign table; ``scores`` are aligned with
+    ``scored``'s rows (the model's probabilities of redeeming within the whole window)."""
+    rows = observed_rows(scored)
+    pos = scored.index.get_indexer(rows.index)
+    adjusted = {name: observed_window_scores(rows, s[pos], timing) for name, s in scores.items()}
+    rows = rows.reset_index(drop=True)
+    groups = campaign_groups(scored)
+
+    def comparison(keep: np.ndarray) -> GroupComparison | None:
+        if not keep.any():
+            return None
+        sub = rows[keep].reset_index(drop=True)
+        metrics, vs, _ = compare_scores(sub, {n: s[keep] for n, s in adjusted.items()}, n_boot=n_boot)
+        return GroupComparison(sorted(int(c) for c in sub["campaign_id"].unique()), metrics, vs)
+
+    is_partial = (rows["campaign_id"].map(groups) == PARTIAL).to_numpy()
+    pooled = comparison(np.ones(len(rows), bool))
+    partial = comparison(is_partial)
+    return pooled, partial, per_campaign_table(scored, rows, adjusted, groups)
+
+
+def per_campaign_table(
+    scored: pd.DataFrame, rows: pd.DataFrame, scores: dict[str, np.ndarray], groups: dict[int, str]
+) -> pd.DataFrame:
+    """One row per campaign after the cut: its group, type, start, observed share, pairs,
+    redeemers observed, and each model's ROC AUC within it (NaN where it has no redeemer or
+    nothing observed)."""
+    info = scored.groupby("campaign_id").agg(
+        campaign_type=("campaign_type", "first"),
+        start=("as_of_date", "first"),
+        observed_share=("label_observed_share", "min"),
+        pairs=("household_id", "size"),
+    )
+    info["group"] = [groups[int(c)] for c in info.index]
+    y, camp = rows["label"].to_numpy(), rows["campaign_id"].to_numpy()
+    info["redeemers"] = [int(y[camp == c].sum()) for c in info.index]
+    for name, s in scores.items():
+        info[name] = [roc_auc(y[camp == c], s[camp == c]) if (camp == c).any() else np.nan for c in info.index]
+    return info.reset_index()
 
 
 def compare_scores(
@@ -140,15 +225,18 @@ def quality_bar(result: BacktestResult) -> QualityBar:
     )
 
 
+NAME = 16  # width of the model-name column
+
+
 def format_table(result: BacktestResult) -> str:
     cols = list(METRICS)
     lines = [
         f"backtest at cut {result.cut}: trained on {result.train_rows} rows (campaigns ended before the cut); "
         f"evaluated on campaigns {result.evaluated_campaigns}",
-        f"{'model':<12}" + "".join(f"{c:>{len(c) + 2}}" for c in cols),
+        f"{'model':<{NAME}}" + "".join(f"{c:>{len(c) + 2}}" for c in cols),
     ]
     for name, m in result.metrics.items():
-        lines.append(f"{name:<12}" + "".join(f"{m[c]:>{len(c) + 2}.4f}" for c in cols))
+        lines.append(f"{name:<{NAME}}" + "".join(f"{m[c]:>{len(c) + 2}.4f}" for c in cols))
 
     def cell(d: Interval) -> str:
         return f"{d.value:+.4f} [{d.low:+.4f},{d.high:+.4f}]"
@@ -158,11 +246,11 @@ def format_table(result: BacktestResult) -> str:
         "",
         "difference from the logistic regression, with 90% household-cluster bootstrap intervals "
         "(log loss: lower is better)",
-        f"{'model':<12}" + "".join(f"{c:>{width}}" for c in cols),
+        f"{'model':<{NAME}}" + "".join(f"{c:>{width}}" for c in cols),
     ]
     for name, diffs in result.vs_logistic.items():
-        lines.append(f"{name:<12}" + "".join(f"{cell(diffs[c]):>{width}}" for c in cols))
-    lines.append(f"{'model - v0':<12}" + "".join(f"{cell(result.vs_rule[c]):>{width}}" for c in cols))
+        lines.append(f"{name:<{NAME}}" + "".join(f"{cell(diffs[c]):>{width}}" for c in cols))
+    lines.append(f"{'model - v0':<{NAME}}" + "".join(f"{cell(result.vs_rule[c]):>{width}}" for c in cols))
 
     bar, positives = quality_bar(result), result.metrics["model"]["positives"]
 
@@ -193,4 +281,56 @@ def format_table(result: BacktestResult) -> str:
             else "no: the interval reaches zero on " + ", ".join(bar.not_clearly_above_rule)
         )
     )
-    return "\n".join(lines)
+    return "\n".join(lines + observed_sections(result))
+
+
+def _cell(d: Interval) -> str:
+    return f"{d.value:+.4f} [{d.low:+.4f},{d.high:+.4f}]"
+
+
+def _group_lines(title: str, g: GroupComparison) -> list[str]:
+    cols, width = list(METRICS), 27
+    header = f"{'model':<{NAME}}" + "".join(f"{c:>{len(c) + 2}}" for c in cols)
+    lines = ["", f"{title}: campaigns {g.campaigns}", header]
+    for name, m in g.metrics.items():
+        lines.append(f"{name:<{NAME}}" + "".join(f"{m[c]:>{len(c) + 2}.4f}" for c in cols))
+    lines.append(f"{'minus logistic':<{NAME}}" + "".join(f"{c:>{width}}" for c in cols))
+    for name, diffs in g.vs_logistic.items():
+        lines.append(f"{name:<{NAME}}" + "".join(f"{_cell(diffs[c]):>{width}}" for c in cols))
+    return lines
+
+
+def observed_sections(result: BacktestResult) -> list[str]:
+    """The pooled comparison over every observed campaign after the cut, the partly observed
+    campaigns apart, and the per-campaign table."""
+    lines: list[str] = []
+    if result.pooled is not None:
+        lines += _group_lines(
+            "pooled over every campaign after the cut with something observed (partly observed ones on their "
+            "observed window: label = redeemed by the last landed day, score = p x F(observed share))",
+            result.pooled,
+        )
+    if result.partial is not None:
+        lines += _group_lines("partly observed campaigns alone (observed window)", result.partial)
+    if result.unobserved_campaigns:
+        lines.append(f"not yet observed (nothing of the window landed), not evaluated: {result.unobserved_campaigns}")
+    t = result.per_campaign
+    if t is not None and not t.empty:
+        models = [c for c in t.columns if c in result.metrics]
+        lines += [
+            "",
+            "per campaign: ROC AUC within each campaign (partly observed: on the observed window)",
+            f"{'campaign':>8} {'type':<7} {'start':<10} {'group':<16}{'share':>6}{'pairs':>6}{'redeem':>7}"
+            + "".join(f"{m:>{max(len(m), 6) + 2}}" for m in models),
+        ]
+        for _, r in t.iterrows():
+            lines.append(
+                f"{int(r['campaign_id']):>8} {str(r['campaign_type']).replace('Type ', ''):<7} "
+                f"{str(r['start'])[:10]:<10} {r['group']:<16}{r['observed_share']:>6.2f}{int(r['pairs']):>6}"
+                f"{int(r['redeemers']):>7}" + "".join(f"{r[m]:>{max(len(m), 6) + 2}.4f}" for m in models)
+            )
+        lines.append(
+            f"{'mean over campaigns with a redeemer (unweighted)':<63}"
+            + "".join(f"{t[m].mean():>{max(len(m), 6) + 2}.4f}" for m in models)
+        )
+    return lines
