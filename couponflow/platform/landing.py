@@ -33,7 +33,16 @@ from couponflow.platform.lake import PART, VALIDATION, date_of, raw_prefix, raw_
 from couponflow.platform.quarantine import write_quarantine
 from couponflow.platform.storage import ObjectStore
 
-__all__ = ["GateFailed", "LandingReport", "RawCheck", "RawContext", "land_through", "landed_days", "published_days"]
+__all__ = [
+    "GateFailed",
+    "LandingReport",
+    "RawCheck",
+    "RawContext",
+    "land_through",
+    "landed_days",
+    "partition_context",
+    "published_days",
+]
 
 ROW_HISTORY_DAYS = 28  # days of landed row counts handed to the gate (its volume baseline window)
 
@@ -138,6 +147,18 @@ def _row_history(store: ObjectStore, first_pending: date) -> dict[date, int]:
         if ds is not None:
             out[d] = ds.rows()
     return out
+
+
+def partition_context(store: ObjectStore, source: Source, day: date | None) -> RawContext:
+    """The context a landed partition of ``day`` (None: a snapshot) is checked against when it
+    is landed alone, rebuilt from the lake: a re-validation of that partition (the report's Data
+    Docs) sees what its landing saw, whichever run landed it."""
+    snap = snapshot_context(store)
+    if day is None:
+        return snap
+    return RawContext(
+        campaign_landing_dates(store, source), snap.product_ids, snap.coupon_campaigns, _row_history(store, day)
+    )
 
 
 def land_snapshots(store: ObjectStore, source: Source, check: RawCheck, report: LandingReport) -> None:

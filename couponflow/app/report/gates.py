@@ -1,5 +1,6 @@
 """The gate part of the report (pure): this run's gate results folded into the record of the run
 date, and that record turned into the rows operators read, each linked to its Data Docs page.
+The raw gate comes from the lake (``raw_section``), except in the report of a run it stopped.
 
 A gate that did not run this time (a re-run that reuses the published campaign, a run that
 landed nothing new) keeps its last results, unless those come from a run that stopped.
@@ -57,21 +58,34 @@ def _dedupe(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [seen[k] for k in sorted(seen)]
 
 
+def raw_entry(results: list[GateResult]) -> dict[str, Any]:
+    """The raw gate's entry of a record, from the results the lake holds (``raw_section``)."""
+    return {"ran": True, **_aggregate_raw(results)} if results else {"ran": False}
+
+
 def gate_record(
     run_date: date,
     ran: dict[str, list[GateResult]] | None,
     failure: str | None,
     failed_gate: str | None,
     previous: dict[str, Any] | None,
+    raw: tuple[dict[str, Any], list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """The gates of the run date: this run's results, else the last ones (see the module doc)."""
+    """The gates of the run date: this run's results, else the last ones (see the module doc).
+
+    ``raw`` (entry, GX records) is the raw gate as the lake holds it (``raw_section``): it
+    replaces what this run remembers, unless the raw gate itself stopped the run (its failing
+    partitions are in quarantine, not in the lake)."""
     ran = ran or {}
     stop = GATE_ORDER.index(failed_gate) if failed_gate in GATE_ORDER else len(GATE_ORDER)
     gates: dict[str, Any] = {}
     records: list[dict[str, Any]] = []
     for i, gate in enumerate(GATE_ORDER):
         results = ran.get(gate) or []
-        if results:
+        if gate == "raw" and raw is not None and failed_gate != "raw":
+            gates[gate], raw_records = raw
+            records += raw_records
+        elif results:
             entry: dict[str, Any] = {"ran": True}
             if gate == "raw":
                 entry.update(_aggregate_raw(results))

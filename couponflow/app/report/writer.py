@@ -4,8 +4,10 @@ Docs locally (``expectations.docs``) and publish everything under ``reports/date
 
 The dataset holds ``index.html``, ``report.json`` (the same content as data) and ``gates.json``:
 the gate results of the run date, from which the page and the Data Docs are rebuilt by
-``couponflow report --date D``. Reports are derived, so a rebuilt report replaces the previous
-one. Nothing on the page depends on the clock: the same inputs give the same bytes.
+``couponflow report --date D``. The raw gate's part is read from the lake (``raw_section``), so
+a run killed during its catch-up and re-run reports what an undisturbed run reports. Reports
+are derived, so a rebuilt report replaces the previous one. Nothing on the page depends on the
+clock: the same inputs give the same bytes.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ import pandas as pd
 
 from couponflow.app.outcomes import closed_campaigns
 from couponflow.app.publishing import published_decisions
+from couponflow.app.report import raw_section
 from couponflow.app.report.content import SEGMENTS, ClosedInputs, ReportInputs, build_report
-from couponflow.app.report.gates import gate_record
+from couponflow.app.report.gates import gate_record, raw_entry
 from couponflow.app.report.monitoring_inputs import alert_breaches, monitoring_inputs, previous_breaches
 from couponflow.app.report.plots import plots
 from couponflow.app.report.render import render_html
+from couponflow.app.report.segment_inputs import segment_inputs
 from couponflow.platform import data_dictionary, manifest
 from couponflow.platform.contract import DAILY_TABLES, SNAPSHOT_TABLES
 from couponflow.platform.gate_results import GateResult
@@ -81,7 +85,9 @@ def publish_gate_record(
     campaign and its report, then a re-run that reuses the campaign, reports the gates that let
     it through instead of "not run" under "safe to send". ``late``: the date was decided after
     it began (``{"decided_on": S, "days": n}``, a scheduled catch-up); the report shows it."""
-    record = gate_record(run_date, ran, None, None, load_gate_record(store, run_date))
+    no_records: list[dict[str, Any]] = []  # the raw Data Docs are the report's (revalidated_records)
+    raw = (raw_entry(raw_section.lake_results(store, run_date)), no_records)
+    record = gate_record(run_date, ran, None, None, load_gate_record(store, run_date), raw)
     record["late"] = late
     return manifest.publish(
         store,
@@ -166,7 +172,13 @@ def write_report(
         existing = manifest.read(store, prefix)
         if existing is not None and manifest.read(store, f"{prefix}/{DATA_DOCS}") is not None:
             return existing
-    record = gate_record(run_date, ran, failure, failed_gate, previous)
+    raw = None
+    if failed_gate != "raw":  # the raw gate as the lake holds it, whichever runs landed the data
+        raw = (
+            raw_entry(raw_section.lake_results(store, run_date)),
+            raw_section.revalidated_records(store, res.source, run_date),
+        )
+    record = gate_record(run_date, ran, failure, failed_gate, previous, raw)
     record["late"] = (previous or {}).get("late") if failure is None else None
     docs_dir = res.settings.work_dir / DATA_DOCS / f"date={run_date.isoformat()}"
     pages = build_data_docs(record["validations"], docs_dir, run_date)
@@ -201,6 +213,7 @@ def write_report(
                 closed,
                 dictionary,
                 monitoring,
+                None if record.get("failure") or not built else segment_inputs(res, run_date, decisions),
             )
         )
         trend = _redemption_trend(res, run_date) if built else None
