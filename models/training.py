@@ -27,6 +27,7 @@ import torch
 from scipy.optimize import minimize
 
 from models import networks
+from models.affinity import FEATURES as AFFINITY_FEATURES
 from models.evaluation import all_metrics, reliability_table
 from models.features import Preprocessor, feature_columns
 
@@ -53,6 +54,7 @@ class TrainConfig:
     seed: int = 0
     use_demographics: bool = False
     n_members: int = 5  # seed ensemble: members trained with seeds seed .. seed + n_members - 1
+    affinity: bool = False  # also the affinity embeddings' features (models.affinity; rows need them)
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -199,6 +201,8 @@ def train(
     device = device or default_device()
     train_df, valid_df = time_ordered_split(examples, config.validation_share)
     numeric, categorical = feature_columns(config.use_demographics)
+    if config.affinity:
+        numeric += list(AFFINITY_FEATURES)
     pre = Preprocessor.fit(train_df, numeric, categorical)
 
     def tensors(df: pd.DataFrame):

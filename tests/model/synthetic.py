@@ -38,3 +38,28 @@ def make_examples(n_campaigns: int = 8, per_campaign: int = 600, seed: int = 0) 
         df["is_censored"] = False
         frames.append(df)
     return pd.concat(frames, ignore_index=True)
+
+
+def make_history(n_households: int = 40, days: int = 90, seed: int = 0):
+    """A household_category_days history (2017-01-01 onwards) with two kinds of household:
+    the first half buys categories A and B together, the second half C and D; E is bought by
+    all; coupon lines now and then. With ``campaign_categories`` of a campaign 1 on A and a
+    campaign 2 on C."""
+    from models.history import COLUMNS, History
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for h in range(1, n_households + 1):
+        likes = ("A", "B") if h <= n_households // 2 else ("C", "D")
+        for d in range(days):
+            if rng.random() < 0.3:
+                day = pd.Timestamp("2017-01-01") + pd.Timedelta(days=d)
+                for cat in (*likes, "E"):
+                    if rng.random() < 0.6:
+                        rows.append((h, day, cat, "GROCERY", float(rng.gamma(2.0, 3.0)), 1, int(rng.random() < 0.1)))
+    days_df = pd.DataFrame(
+        rows,
+        columns=list(COLUMNS),
+    )
+    campaigns = pd.DataFrame({"campaign_id": [1, 2], "product_category": ["A", "C"], "n_products": [3, 2]})
+    return History(days_df, campaigns)
