@@ -47,14 +47,14 @@ from couponflow.app.publishing import advance_latest, latest_campaign
 from couponflow.platform import erasures, manifest
 from couponflow.platform.config import Settings
 from couponflow.platform.contacts import DO_NOT_CONTACT_KEY
-from couponflow.platform.lake import CAMPAIGNS, DECISION_LOGS, ERASURES, QUARANTINE, RAW, REPLAY, date_of
+from couponflow.platform.lake import CAMPAIGNS, DECISION_LOGS, ERASURES, QUARANTINE, RAW, REPLAY, SEGMENTS, date_of
 from couponflow.platform.landing import landed_days
 from couponflow.platform.storage import ObjectStore
 from couponflow.platform.version import code_version
 
 HOUSEHOLD = erasures.HOUSEHOLD
 # where published datasets can name a household (decision logs, sends, their replays, raw)
-DATASET_AREAS = (f"{RAW}/", f"{DECISION_LOGS}/", f"{CAMPAIGNS}/", REPLAY)
+DATASET_AREAS = (f"{RAW}/", f"{DECISION_LOGS}/", f"{CAMPAIGNS}/", REPLAY, f"{SEGMENTS}/")
 
 
 class UnknownHousehold(ValueError):

@@ -16,6 +16,8 @@ Keys are ``/``-separated paths inside the store (a local directory or a bucket p
     registry/versions/vN/, registry/champion.json, registry/decisions/NNNNNN.json
     config/do_not_contact.csv      the operators' do-not-contact list (optional)
     erasures/<timestamp>-<hash>.json, erasures/salt.json   forget's requests (hashed ids, never in clear)
+    segments/cut=C/                segmentation.json: one fit of the behavioural segments (aggregates only)
+    segments/date=D/               segments.parquet: the segment of each candidate household of D
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ REPORT_DATA = "report.json"
 REPORT_GATES = "gates.json"
 DATA_DOCS = "data-docs"
 DATA_DICTIONARY = "data-dictionary"
+SEGMENTATION = "segmentation.json"
+SEGMENT_TABLE = "segments.parquet"
 
 # areas
 RAW = "raw"
@@ -45,6 +49,7 @@ REPLAY = "replay/"
 REGISTRY = "registry"
 DO_NOT_CONTACT = "config/do_not_contact.csv"
 ERASURES = "erasures"
+SEGMENTS = "segments"
 LATEST_CAMPAIGN = f"{CAMPAIGNS}/latest.json"
 
 
@@ -80,6 +85,11 @@ def date_of(key: str) -> date:
 def data_dictionary_prefix(digest: str) -> str:
     """dbt's docs site of one project version and warehouse schema, shared by every report."""
     return f"{REPORTS}/{DATA_DICTIONARY}/{digest}"
+
+
+def segmentation_prefix(cut: date) -> str:
+    """One fit of the behavioural segments (``models.segments``), fitted as of ``cut``."""
+    return f"{SEGMENTS}/cut={cut.isoformat()}"
 
 
 def run_record_key(run_id: str) -> str:

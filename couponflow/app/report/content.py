@@ -12,6 +12,7 @@ import pandas as pd
 
 from couponflow.app.report.gates import gate_rows
 from couponflow.app.report.monitoring import MonitoringInputs, monitoring_content
+from couponflow.app.report.segments import SegmentInputs, segments_content
 from couponflow.platform.lake import DATA_DICTIONARY, DATA_DOCS
 
 SEGMENTS = ("age", "income", "kids_count")  # demographics known for about a third of households
@@ -38,6 +39,7 @@ class ReportInputs:
     closed: ClosedInputs | None  # None when the run stopped
     dictionary: str | None = None  # digest of the published dbt data dictionary (None: not built)
     monitoring: MonitoringInputs | None = None  # None: no campaign, or the run stopped
+    segments: SegmentInputs | None = None  # behavioural segments (None: the run stopped or no warehouse)
 
 
 def segment_rows(dec: pd.DataFrame | None, households: pd.DataFrame | None) -> list[dict[str, Any]]:
@@ -160,6 +162,7 @@ def build_report(inputs: ReportInputs) -> dict[str, Any]:
         "campaign": camp,
         "closed": closed,
         "monitoring": monitoring,
+        "behaviour_segments": None if failure else segments_content(inputs.segments),
         "data_docs": f"{DATA_DOCS}/index.html",
         "data_dictionary": f"../{DATA_DICTIONARY}/{inputs.dictionary}/index.html" if inputs.dictionary else None,
     }
