@@ -24,13 +24,17 @@ year (2017-01-01 .. 2018-01-01), the soft checks it trips are:
 * the coupons snapshot repeats 4,872 (coupon, product, campaign) rows and names 16 products the
   catalogue lacks.
 
-Gate thresholds are per source (DESIGN). The synthetic world (``COUPONFLOW_SOURCE=synthetic``)
+Gate thresholds are per source (DESIGN): ``BANDS`` holds each source's, chosen by the source's
+name that landing puts in the ``RawContext``. The synthetic world (``COUPONFLOW_SOURCE=synthetic``)
 needs no bands of its own: it has no closed days, no unknown products and no coupon
 duplicates, and its busiest and quietest days stay well inside these bands (1.43 x and 0.75 x
 the trailing median over a year of 2,469 households; ``benchmarks/synthetic_fidelity.py``
 prints them, and ``tests/data/test_synthetic_source.py`` lands four weeks of it through this
-gate without a single warning). A source whose days do not fit would carry its own constants
-here, chosen by its name.
+gate without a single warning). The drop zone (a retailer's own files) carries its own
+(``DROPZONE_BANDS``): nothing measured says how its days vary, so its volume band is wide (hard
+only above 10x the trailing median of its own landed days, a warning above 3x), and the soft
+checks' reasons do not claim the real year's closed days; what would corrupt a decision stays
+hard for every source (schema, keys, dates, unknown products above 5%).
 
 Row suites of one table are validated together when they pass (one GX run for a whole
 catch-up); when the batch fails, each partition is validated alone so that the failure names
@@ -45,6 +49,7 @@ compare with and pass.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import partial
 from statistics import median
@@ -90,6 +95,48 @@ REASON_LOW_VOLUME = (
 )
 REASON_COUPON_PRODUCTS = "known: 16 coupon rows name products missing from the products snapshot"
 
+
+@dataclass(frozen=True)
+class Bands:
+    """One source's thresholds of the partition profile (DESIGN: gate thresholds are per source)."""
+
+    max_volume_ratio: float  # hard
+    low_volume_ratio: float  # soft
+    max_unknown_product_share: float  # hard
+    reason_empty_day: str
+    reason_low_volume: str
+    reason_unknown_products: str
+    warn_volume_ratio: float | None = None  # soft, when the hard band is wider than the usual days
+    suite_suffix: str = ""  # GX suites are registered once per name: other bands, other names
+
+
+BUNDLED_BANDS = Bands(
+    MAX_VOLUME_RATIO,
+    LOW_VOLUME_RATIO,
+    MAX_UNKNOWN_PRODUCT_SHARE,
+    REASON_EMPTY_DAY,
+    REASON_LOW_VOLUME,
+    REASON_UNKNOWN_PRODUCTS,
+)
+DROPZONE_BANDS = Bands(
+    max_volume_ratio=10.0,  # a replayed export doubles keys (hard anyway); ten days in one folder is 10x
+    low_volume_ratio=0.5,
+    max_unknown_product_share=MAX_UNKNOWN_PRODUCT_SHARE,
+    reason_empty_day="a day with no sales (stores closed, or an empty export: check it if the stores were open)",
+    reason_low_volume="a quiet day (a holiday, or a partial export: check it if the day was ordinary)",
+    reason_unknown_products="products sold but missing from the products snapshot: drop a newer products snapshot",
+    warn_volume_ratio=3.0,
+    suite_suffix=".dropzone",
+)
+# the synthetic world fits the real year's bands (see above)
+BANDS: dict[str, Bands] = {"completejourney": BUNDLED_BANDS, "synthetic": BUNDLED_BANDS, "dropzone": DROPZONE_BANDS}
+
+
+def bands_for(source: str) -> Bands:
+    """The bands of a source by name; an unknown name gets the real year's."""
+    return BANDS.get(source, BUNDLED_BANDS)
+
+
 _PANDAS_TYPE = {
     pa.int64(): "int64",
     pa.float64(): "float64",
@@ -107,7 +154,7 @@ def _derived_columns(spec: RawTable) -> list[str]:
     return cols
 
 
-def raw_suite(spec: RawTable) -> list:
+def raw_suite(spec: RawTable, bands: Bands = BUNDLED_BANDS) -> list:
     """The row expectations of one raw table (a fresh list: GX binds expectations to one suite)."""
     import great_expectations as gx
 
@@ -173,7 +220,7 @@ def raw_suite(spec: RawTable) -> list:
         exps.append(
             E.ExpectColumnValuesToBeNull(
                 column=UNKNOWN_PRODUCT,
-                mostly=1 - MAX_UNKNOWN_PRODUCT_SHARE,
+                mostly=1 - bands.max_unknown_product_share,
                 meta={
                     "fix": "more than 5% of coupon rows name products missing from the products snapshot: "
                     "land the matching products snapshot"
@@ -193,36 +240,57 @@ def raw_suite(spec: RawTable) -> list:
     return exps
 
 
-def profile_suite() -> list:
+def profile_suite(bands: Bands = BUNDLED_BANDS) -> list:
     """Expectations on the partition profile of transactions (one row per partition)."""
     import great_expectations as gx
 
     E = gx.expectations
-    return [
-        E.ExpectColumnValuesToBeBetween(column="rows", min_value=1, severity=soft(), meta={"reason": REASON_EMPTY_DAY}),
+    exps = [
+        E.ExpectColumnValuesToBeBetween(
+            column="rows", min_value=1, severity=soft(), meta={"reason": bands.reason_empty_day}
+        ),
         E.ExpectColumnValuesToBeBetween(
             column="volume_ratio",
-            max_value=MAX_VOLUME_RATIO,
+            max_value=bands.max_volume_ratio,
             meta={
-                "fix": f"the day holds more than {MAX_VOLUME_RATIO:g}x the rows of the trailing median of "
+                "fix": f"the day holds more than {bands.max_volume_ratio:g}x the rows of the trailing median of "
                 f"{BASELINE_DAYS} days: a duplicated or replayed export; re-export the day"
             },
         ),
         E.ExpectColumnValuesToBeBetween(
-            column="volume_ratio", min_value=LOW_VOLUME_RATIO, severity=soft(), meta={"reason": REASON_LOW_VOLUME}
+            column="volume_ratio",
+            min_value=bands.low_volume_ratio,
+            severity=soft(),
+            meta={"reason": bands.reason_low_volume},
         ),
         E.ExpectColumnValuesToBeBetween(
-            column="unknown_product_lines", max_value=0, severity=soft(), meta={"reason": REASON_UNKNOWN_PRODUCTS}
+            column="unknown_product_lines",
+            max_value=0,
+            severity=soft(),
+            meta={"reason": bands.reason_unknown_products},
         ),
         E.ExpectColumnValuesToBeBetween(
             column="unknown_product_share",
-            max_value=MAX_UNKNOWN_PRODUCT_SHARE,
+            max_value=bands.max_unknown_product_share,
             meta={
-                "fix": "more than 5% of the day's lines name products missing from the products snapshot: "
-                "land the newer products snapshot before this day"
+                "fix": f"more than {bands.max_unknown_product_share:.0%} of the day's lines name products missing "
+                "from the products snapshot: land the newer products snapshot before this day"
             },
         ),
     ]
+    if bands.warn_volume_ratio is not None:
+        exps.append(
+            E.ExpectColumnValuesToBeBetween(
+                column="volume_ratio",
+                max_value=bands.warn_volume_ratio,
+                severity=soft(),
+                meta={
+                    "reason": f"a busy day, above {bands.warn_volume_ratio:g}x the trailing median (a promotion, "
+                    "or rows of other days: check it if the day was ordinary)"
+                },
+            )
+        )
+    return exps
 
 
 def _read(data: bytes) -> pd.DataFrame:
@@ -282,9 +350,10 @@ def check_partitions(
     spec = RAW_TABLES[table]
     ctx = context or RawContext()
     if campaign_landing is not None:
-        ctx = RawContext(campaign_landing, ctx.product_ids, ctx.coupon_campaigns, ctx.row_history)
-    suite = partial(raw_suite, spec)
-    suite_name = f"raw.{table}"
+        ctx = RawContext(campaign_landing, ctx.product_ids, ctx.coupon_campaigns, ctx.row_history, ctx.source)
+    bands = bands_for(ctx.source)
+    suite = partial(raw_suite, spec, bands)
+    suite_name = f"raw.{table}{bands.suite_suffix}"
     results: dict[date | None, GateResult] = {}
     frames: dict[date | None, pd.DataFrame] = {}
     for day, data in partitions.items():
@@ -383,7 +452,11 @@ def _profile_checks(frames: dict, ctx: RawContext, results: dict) -> None:
     """Validate the profile once, then give each partition the checks of its own row."""
     profile = partition_profile(frames, ctx)
     v: Validation = run_suite(
-        "raw.transactions.profile", profile_suite, profile, index_columns=["partition"], complete=True
+        "raw.transactions.profile" + bands_for(ctx.source).suite_suffix,
+        partial(profile_suite, bands_for(ctx.source)),
+        profile,
+        index_columns=["partition"],
+        complete=True,
     )
     record = v.record(GATE, "transactions", _span(frames), profile["partition"])
     by_day = profile.set_index("partition")

@@ -70,12 +70,36 @@ def _check_share(share: float | None, replay: bool) -> None:
         raise typer.Exit(2)
 
 
-def _check_dates(settings, *days: date | None) -> None:
-    """Refuse a date the source cannot support before any flow (and Prefect server) starts."""
+def _check_dates(settings, *days: date | None):
+    """Refuse a date the source cannot support before any flow (and Prefect server) starts; returns the source.
+
+    A drop zone is checked first (exit 2 when misconfigured, 5 when unreachable, 3 when it holds no
+    day yet), and a date past its latest day waits for the upstream (exit 3) rather than being wrong."""
     from couponflow.platform.schedule import RunDateError, check_run_date
     from couponflow.platform.sources import get_source
 
     source = get_source(settings)
+    from couponflow.platform.sources.dropzone import DropZoneSource
+
+    if isinstance(source, DropZoneSource):
+        from datetime import timedelta
+
+        from couponflow.platform.sources.base import UpstreamNotReady
+
+        _verify(source.zone)
+        try:
+            last = source.last_day
+        except UpstreamNotReady as exc:
+            typer.echo(f"couponflow: {exc}", err=True)
+            raise typer.Exit(3) from None
+        later = [d for d in days if d is not None and d > last + timedelta(days=1)]
+        if later:
+            typer.echo(
+                f"couponflow: upstream not ready: the drop zone's latest day is {last}, and a run for {max(later)} "
+                f"lands the days through {max(later) - timedelta(days=1)}: retry when the upstream has dropped them",
+                err=True,
+            )
+            raise typer.Exit(3)
     for day in days:
         if day is None:
             continue
@@ -84,6 +108,41 @@ def _check_dates(settings, *days: date | None) -> None:
         except RunDateError as exc:
             typer.echo(f"couponflow: {exc}", err=True)
             raise typer.Exit(2) from None
+    return source
+
+
+def _verify(store) -> None:
+    """A store verified in seconds: misconfigured exits 2, unreachable exits 5."""
+    from couponflow.platform.storage import StoreMisconfigured, StoreUnreachable
+
+    try:
+        store.verify()
+    except StoreMisconfigured as exc:
+        typer.echo(f"couponflow: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except StoreUnreachable as exc:
+        typer.echo(f"couponflow: {exc}", err=True)
+        raise typer.Exit(5) from None
+
+
+def _check_reland(store, source, reland: date | None, last_run_date: date | None) -> None:
+    """``--reland D`` names a landed drop-zone day that the run lands (before its last run date)."""
+    if reland is None:
+        return
+    from couponflow.platform.landing import RelandError, check_reland
+
+    try:
+        check_reland(store, source, reland)
+    except RelandError as exc:
+        typer.echo(f"couponflow: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if last_run_date is not None and reland >= last_run_date:
+        typer.echo(
+            f"couponflow: --reland {reland} is not before the run date {last_run_date}: a run lands only the days "
+            "before it; pick a later --date",
+            err=True,
+        )
+        raise typer.Exit(2)
 
 
 def _lock_home(ctx: typer.Context, settings) -> None:
@@ -126,12 +185,14 @@ def _where(store, key: str) -> str:
 def _fail(exc: Exception) -> None:
     """A failed flow in one line: the stage that failed and its cause (flows/recording.py)."""
     from couponflow.platform.lock import HomeLocked
+    from couponflow.platform.sources.base import UpstreamNotReady
     from couponflow.platform.storage import StoreMisconfigured, StoreUnreachable
     from flows.recording import failure_line
 
     typer.echo(f"couponflow: {failure_line(exc)}", err=True)
     code = 5 if isinstance(exc, StoreUnreachable) else 2 if isinstance(exc, StoreMisconfigured) else 1
     code = 4 if isinstance(exc, HomeLocked) else code  # the lake's limit under a server (flows/lake_limit.py)
+    code = 3 if isinstance(exc, UpstreamNotReady) else code  # a drop zone's day is incomplete: retry later
     raise typer.Exit(code) from None
 
 
@@ -150,19 +211,29 @@ def daily(
         help="As the schedule does: decide every date not yet published up to D (default: today in "
         "COUPONFLOW_TIMEZONE, or the end of the data), in order; dates decided after they began are flagged late",
     ),
+    reland_: str | None = typer.Option(
+        None,
+        "--reland",
+        help="Re-land this landed day of the drop zone (its files changed upstream) and rebuild the warehouse; "
+        "a published D is still reused unless --force",
+    ),
 ) -> None:
     """Land the days before D, build the warehouse, decide and publish D's campaign, report."""
     settings = _settings()
     run_date = _parse_date(date_, "--date")
-    _check_dates(settings, run_date)
+    reland = _parse_date(reland_, "--reland")
+    source = _check_dates(settings, run_date)
     _check_share(share, replay)
     if catch_up and (replay or force):
         typer.echo("--catch-up decides unpublished dates only: drop --replay/--force, or name one --date", err=True)
         raise typer.Exit(2)
+    if reland is not None and (catch_up or replay):
+        typer.echo("--reland applies to one --date or a backfill: drop --catch-up/--replay", err=True)
+        raise typer.Exit(2)
     if replay and run_date is None:
         typer.echo("--replay needs --date: the start date of the campaign to replay", err=True)
         raise typer.Exit(2)
-    _check_store(settings)
+    _check_reland(_check_store(settings), source, reland, run_date)
     _lock_home(ctx, settings)
     from couponflow.platform.storage import open_store
     from flows.daily import daily as daily_flow
@@ -172,7 +243,7 @@ def daily(
         return
 
     try:
-        out = daily_flow(run_date=run_date, force=force, catch_up=catch_up)
+        out = daily_flow(run_date=run_date, force=force, catch_up=catch_up, reland=reland)
     except Exception as exc:  # noqa: BLE001 - the flow already recorded it; say it in one line
         _fail(exc)
     store = open_store(settings)
@@ -184,6 +255,8 @@ def daily(
             typer.echo("nothing to decide: every date up to the schedule's date is published")
         typer.echo(f"run record:   {_where(store, 'runs/' + out['run_id'] + '.json')}")
         return
+    if out.get("relanded"):
+        typer.echo(f"re-landed {out['relanded']} from the drop zone; the warehouse was rebuilt in full")
     typer.echo(
         f"run date {out['run_date']}: {out['sends']} sends (model {out['model_version']}"
         f"{', reused the published campaign' if out['reused'] else ''})"
@@ -230,14 +303,21 @@ def backfill(
     force: bool = typer.Option(False, "--force", help="Re-decide dates already published"),
     replay: bool = typer.Option(False, "--replay", help="Replay on history every campaign starting in the range"),
     share: float | None = typer.Option(None, "--share", help="Replay: share of the real recipients to reach"),
+    reland_: str | None = typer.Option(
+        None, "--reland", help="Re-land this landed day of the drop zone first and rebuild the warehouse"
+    ),
 ) -> None:
     """Land every missing day before END, build once, then decide each day of [START, END]
     (with --replay: land through END and replay every campaign that starts in the range)."""
     settings = _settings()
     a, b = _required_date(start, "--start"), _required_date(end, "--end")
-    _check_dates(settings, a, b)
+    reland = _parse_date(reland_, "--reland")
+    source = _check_dates(settings, a, b)
     _check_share(share, replay)
-    _check_store(settings)
+    if reland is not None and replay:
+        typer.echo("--reland applies to a backfill, not a replay: drop --replay or --reland", err=True)
+        raise typer.Exit(2)
+    _check_reland(_check_store(settings), source, reland, b)
     _lock_home(ctx, settings)
     if replay:
         _replay(settings, a, share, force, end=b)
@@ -245,7 +325,7 @@ def backfill(
     from flows.daily import backfill as backfill_flow
 
     try:
-        out = backfill_flow(start=a, end=b, allocate=allocate, force=force)
+        out = backfill_flow(start=a, end=b, allocate=allocate, force=force, reland=reland)
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
     days = out.get("days", {})
@@ -549,6 +629,41 @@ def forget(
             )
             raise typer.Exit(1) from None
         typer.echo(f"warehouse rebuilt in full from the erased lake: {settings.warehouse_path}")
+
+
+dropzone_app = typer.Typer(no_args_is_help=True, help="The drop zone: files an upstream system drops for couponflow.")
+app.add_typer(dropzone_app, name="dropzone")
+
+
+@dropzone_app.command("example")
+def dropzone_example(
+    to_: str = typer.Option(..., "--to", help="An empty or new folder to write the example drop zone into"),
+    days: int = typer.Option(14, "--days", help="How many days of the bundled year, ending on a campaign start"),
+) -> None:
+    """Write some days of the bundled data in the drop-zone layout (with markers and the snapshots)."""
+    from couponflow.platform.sources.dropzone import EXAMPLE_CAMPAIGN_START, example_days, write_example
+
+    to = Path(to_)
+    most = (EXAMPLE_CAMPAIGN_START - date(2017, 1, 1)).days + 1
+    if not 1 <= days <= most:
+        typer.echo(f"--days {days} is outside 1..{most}: the example ends on {EXAMPLE_CAMPAIGN_START}", err=True)
+        raise typer.Exit(2)
+    if to.exists() and (not to.is_dir() or any(to.iterdir())):
+        typer.echo(
+            f"couponflow: {to} exists and is not an empty folder: pick a new one (nothing was written)", err=True
+        )
+        raise typer.Exit(2)
+    written = write_example(to, days)
+    assert written == example_days(days)
+    zone = to.resolve()
+    typer.echo(
+        f"wrote {len(written)} days ({written[0]} .. {written[-1]}; campaign 18 starts {EXAMPLE_CAMPAIGN_START}) "
+        f"and the 4 snapshots to {zone}"
+    )
+    typer.echo(
+        f"run: COUPONFLOW_SOURCE=dropzone COUPONFLOW_DROPZONE_URL={shlex.quote(str(zone))} "
+        f"couponflow daily --date {EXAMPLE_CAMPAIGN_START}"
+    )
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow
 
+from couponflow.app import ingest
 from couponflow.app.publishing import published_campaign
 from couponflow.platform.gate_results import GateFailed
 from couponflow.platform.resources import Resources, build_resources
@@ -79,12 +80,20 @@ def _report_stop(res: Resources, day: date, ran: dict[str, list], record: RunRec
     tasks.write_report(res, day, stopped, failure=str(exc), failed_gate=exc.gate)
 
 
-def _land_and_build(res: Resources, run_date: date, record: RunRecord, ran: dict[str, list]) -> None:
-    """Land every missing day before ``run_date`` (raw gate included), then build the warehouse."""
+def _land_and_build(
+    res: Resources, run_date: date, record: RunRecord, ran: dict[str, list], reland: date | None = None
+) -> None:
+    """Land every missing day before ``run_date`` (raw gate included), then build the warehouse.
+    ``reland`` (a drop zone's landed day) is re-landed first, and the build is then a full one."""
+    relanded: list = []
+    if reland is not None:
+        with record.stage("reland"):
+            relanded = ingest.reland(res, reland).gate_results
+        record.outputs["relanded"] = reland.isoformat()
     with record.stage("land"):
         landing = tasks.land(res, tasks.day_before(run_date))
-    ran["raw"] = landing.gate_results
-    record.gates = gate_summary(landing.gate_results)
+    ran["raw"] = relanded + landing.gate_results
+    record.gates = gate_summary(ran["raw"])
     with record.stage("build"):
         record.outputs["warehouse"] = tasks.build_warehouse(res)
 
@@ -99,11 +108,12 @@ def _land_and_decide(
     force: bool = False,
     allocate: bool = True,
     decided_on: date | None = None,
+    reland: date | None = None,
 ) -> None:
     """Land and build once through the last of ``days``, gate the marts for all of them, then
     decide each in order (``current`` names the day a gate failure is reported under). With
     ``decided_on`` (a catch-up) each day's outputs say whether it was decided late."""
-    _land_and_build(res, days[-1], record, ran)
+    _land_and_build(res, days[-1], record, ran, reland)
     if not allocate:
         return
     with record.stage("gate-marts"):
@@ -150,7 +160,11 @@ def _catch_up(res: Resources, until: date) -> dict[str, Any]:
 
 
 @flow(name="daily", log_prints=True, on_failure=[alert_on_failure])
-def daily(run_date: date | None = None, force: bool = False, catch_up: bool = False) -> dict[str, Any]:
+def daily(
+    run_date: date | None = None, force: bool = False, catch_up: bool = False, reland: date | None = None
+) -> dict[str, Any]:
+    """``reland``: re-land that landed day of the drop zone first (its files changed upstream) and
+    rebuild the warehouse in full; ``force`` alone re-decides a published date (DESIGN)."""
     res = build_resources()
     source = res.source
     # bad parameters fail at once, without waiting for the lake behind another run
@@ -158,11 +172,15 @@ def daily(run_date: date | None = None, force: bool = False, catch_up: bool = Fa
         check_run_date(run_date, source.first_day, source.last_day)
     if catch_up and force:
         raise ValueError("catch_up decides unpublished dates only: drop force, or re-decide one date with run_date")
+    if catch_up and reland is not None:
+        raise ValueError("reland applies to one run date or a backfill: drop catch_up, or reland")
     with one_run_per_lake(res, "daily"):
-        return _daily(res, run_date, force, catch_up)
+        return _daily(res, run_date, force, catch_up, reland)
 
 
-def _daily(res: Resources, run_date: date | None, force: bool, catch_up: bool) -> dict[str, Any]:
+def _daily(
+    res: Resources, run_date: date | None, force: bool, catch_up: bool, reland: date | None = None
+) -> dict[str, Any]:
     source = res.source
     if catch_up:
         if run_date is not None:  # checked by daily() before the lake's slot
@@ -172,11 +190,15 @@ def _daily(res: Resources, run_date: date | None, force: bool, catch_up: bool) -
         check_run_date(min(until, source.last_day + timedelta(days=1)), source.first_day, source.last_day)
         return _catch_up(res, until)
     day = check_run_date(run_date or next_run_date(res.store, source.first_day), source.first_day, source.last_day)
-    record = new_record("daily", {"run_date": day.isoformat(), "force": force})
+    params: dict[str, Any] = {"run_date": day.isoformat(), "force": force}
+    if reland is not None:
+        params["reland"] = reland.isoformat()
+    record = new_record("daily", params)
     ran: dict[str, list] = {}
     with recorded(res, record, lambda exc: _report_stop(res, day, ran, record, exc)):
-        if published_campaign(res.store, day) is None or force:
-            _land_and_build(res, day, record, ran)
+        # a relanded day is rebuilt even under a published date, which is reused unless forced
+        if published_campaign(res.store, day) is None or force or reland is not None:
+            _land_and_build(res, day, record, ran, reland)
             with record.stage("gate-marts"):
                 ran["marts"] = tasks.gate_marts(res, [day])
         record.outputs.update(_decide_day(res, day, force, record, ran))
@@ -186,24 +208,30 @@ def _daily(res: Resources, run_date: date | None, force: bool, catch_up: bool) -
 
 
 @flow(name="backfill", log_prints=True, on_failure=[alert_on_failure])
-def backfill(start: date, end: date, allocate: bool = True, force: bool = False) -> dict[str, Any]:
-    """Land everything before ``end`` once, build once, then decide each day of [start, end]."""
+def backfill(
+    start: date, end: date, allocate: bool = True, force: bool = False, reland: date | None = None
+) -> dict[str, Any]:
+    """Land everything before ``end`` once, build once, then decide each day of [start, end]
+    (``reland``: re-land that drop-zone day first and build in full)."""
     res = build_resources()
     for day in date_range(start, end):  # bad parameters fail at once, without waiting for the lake
         check_run_date(day, res.source.first_day, res.source.last_day)
     with one_run_per_lake(res, "backfill"):
-        return _backfill(res, start, end, allocate, force)
+        return _backfill(res, start, end, allocate, force, reland)
 
 
-def _backfill(res: Resources, start: date, end: date, allocate: bool, force: bool) -> dict[str, Any]:
+def _backfill(
+    res: Resources, start: date, end: date, allocate: bool, force: bool, reland: date | None = None
+) -> dict[str, Any]:
     source = res.source
     days = [check_run_date(d, source.first_day, source.last_day) for d in date_range(start, end)]
-    record = new_record(
-        "backfill", {"start": start.isoformat(), "end": end.isoformat(), "allocate": allocate, "force": force}
-    )
+    params: dict[str, Any] = {"start": start.isoformat(), "end": end.isoformat(), "allocate": allocate, "force": force}
+    if reland is not None:
+        params["reland"] = reland.isoformat()
+    record = new_record("backfill", params)
     ran: dict[str, list] = {}
     current = {"day": end}  # the date a gate failure is reported under
     with recorded(res, record, lambda exc: _report_stop(res, current["day"], ran, record, exc)):
-        _land_and_decide(res, days, record, ran, current, force=force, allocate=allocate)
+        _land_and_decide(res, days, record, ran, current, force=force, allocate=allocate, reland=reland)
     record.finish(res.store, "success")
     return {**record.outputs, "run_id": record.run_id, "stages": record.stages, "store": res.store.description}

@@ -68,12 +68,26 @@ class Settings(BaseSettings):
     duckdb_temp_dir: Path | None = Field(None, description="Where DuckDB spills (default: HOME/duckdb-tmp)")
 
     # -- the data source ---------------------------------------------------------------------
-    source: Literal["completejourney", "synthetic"] = Field(
+    source: Literal["completejourney", "synthetic", "dropzone"] = Field(
         "completejourney",
-        description="Where raw days come from: the bundled Complete Journey year, or a synthetic world",
+        description="Where raw days come from: the bundled Complete Journey year, a synthetic world, or a drop "
+        "zone of upstream files (COUPONFLOW_DROPZONE_URL)",
     )
     synth_households: int = Field(2_000, ge=1, description="Households of the synthetic world (source=synthetic)")
     synth_seed: int = Field(0, description="Seed of the synthetic world: the same seed, the same bytes")
+    # the drop zone (source=dropzone): its own endpoint and keys, like the lake's, never printed
+    dropzone_url: str | None = Field(
+        None, description="Where the upstream drops its files: a local directory, or s3://bucket/prefix"
+    )
+    dropzone_answers_our_sends: bool = Field(
+        False,
+        description="True only when the retailer delivered our published sends and the dropped redemptions answer "
+        "them (DESIGN, honest lift); false: lift and our actual cost are n/a",
+    )
+    dropzone_endpoint_url: str | None = Field(None, description="S3 endpoint of an s3:// drop zone (else AWS)")
+    dropzone_region: str = "us-east-1"
+    dropzone_access_key_id: SecretStr | None = Field(None, description="Drop zone's S3 key id (else boto3's chain)")
+    dropzone_secret_access_key: SecretStr | None = None
 
     # -- alerts -------------------------------------------------------------------------------
     alert_url: SecretStr | None = Field(
@@ -138,7 +152,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an IANA time zone name, e.g. UTC or Europe/Berlin") from None
         return value
 
-    @field_validator("s3_endpoint_url")
+    @field_validator("s3_endpoint_url", "dropzone_endpoint_url")
     @classmethod
     def _endpoint_is_a_url(cls, value: str | None) -> str | None:
         """boto3 takes "127.0.0.1:8333" for a URL and fails deep inside with a traceback."""
@@ -170,6 +184,32 @@ class Settings(BaseSettings):
             raise ValueError(
                 "COUPONFLOW_S3_ACCESS_KEY_ID and COUPONFLOW_S3_SECRET_ACCESS_KEY go together: set both, or neither "
                 "(boto3's own chain)"
+            )
+        return self
+
+    @field_validator("dropzone_url")
+    @classmethod
+    def _dropzone_is_a_directory_or_s3(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme == "s3" and parts.netloc:
+            return value
+        if parts.scheme in ("", "file") and (parts.path or value):
+            return value
+        raise ValueError("must be a local directory or s3://bucket/prefix, e.g. /data/drop or s3://upstream/couponflow")
+
+    @model_validator(mode="after")
+    def _dropzone_settings_go_together(self) -> Settings:
+        if self.source == "dropzone" and not self.dropzone_url:
+            raise ValueError(
+                "COUPONFLOW_DROPZONE_URL is required when COUPONFLOW_SOURCE=dropzone; set it to the directory or "
+                "s3://bucket/prefix where the upstream drops its files"
+            )
+        if (self.dropzone_access_key_id is None) != (self.dropzone_secret_access_key is None):
+            raise ValueError(
+                "COUPONFLOW_DROPZONE_ACCESS_KEY_ID and COUPONFLOW_DROPZONE_SECRET_ACCESS_KEY go together: set both, "
+                "or neither (boto3's own chain)"
             )
         return self
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Protocol
 
@@ -31,6 +31,7 @@ from couponflow.platform.contract import DAILY_TABLES, RAW_CONTRACT_VERSION, SNA
 from couponflow.platform.gate_results import GateFailed, GateResult
 from couponflow.platform.lake import PART, VALIDATION, date_of, raw_prefix, raw_table_prefix
 from couponflow.platform.quarantine import write_quarantine
+from couponflow.platform.sources.base import DropFileChanged, DropSource, UpstreamNotReady
 from couponflow.platform.storage import ObjectStore
 
 __all__ = [
@@ -55,6 +56,8 @@ class RawContext:
     product_ids: frozenset[int] | None = None  # the products snapshot
     coupon_campaigns: frozenset[tuple[int, int]] | None = None  # (coupon_upc, campaign_id) of coupons
     row_history: dict[date, int] = field(default_factory=dict)  # transactions rows of landed days
+    # whose bands the gate applies (DESIGN: gate thresholds are per source)
+    source: str = "completejourney"
 
 
 class RawCheck(Protocol):
@@ -67,8 +70,11 @@ class RawCheck(Protocol):
 
 class Source(Protocol):
     name: str
-    first_day: date
-    last_day: date
+
+    @property
+    def first_day(self) -> date: ...
+    @property
+    def last_day(self) -> date: ...
 
     def day(self, table: str, d: date) -> pa.Table: ...
     def snapshot(self, table: str) -> pa.Table: ...
@@ -98,13 +104,26 @@ def landed_days(store: ObjectStore) -> list[date]:
 
 
 def _meta(source: Source, table: str, d: date | None) -> dict:
-    return {
+    meta: dict[str, object] = {
         "kind": "raw",
         "contract": RAW_CONTRACT_VERSION,
         "source": source.name,
         "table": table,
         "partition": d.isoformat() if d else "snapshot",
     }
+    drop = as_drop(source)
+    if drop is not None:  # what was read, so that a file changed later is refused (check_unchanged)
+        meta["drop_files"] = drop.drop_files(table, d)
+    return meta
+
+
+def as_drop(source: object) -> DropSource | None:
+    """The source as a drop zone (upstream files, markers, recorded hashes), or None.
+
+    Looked up on the type: an instance lookup would evaluate ``first_day`` of an empty zone."""
+    if callable(getattr(type(source), "drop_files", None)) and callable(getattr(type(source), "waiting_for", None)):
+        return source  # type: ignore[return-value]
+    return None
 
 
 def _validation(result: GateResult) -> bytes:
@@ -153,11 +172,15 @@ def partition_context(store: ObjectStore, source: Source, day: date | None) -> R
     """The context a landed partition of ``day`` (None: a snapshot) is checked against when it
     is landed alone, rebuilt from the lake: a re-validation of that partition (the report's Data
     Docs) sees what its landing saw, whichever run landed it."""
-    snap = snapshot_context(store)
+    snap = replace(snapshot_context(store), source=source.name)  # the bands of the source that landed it
     if day is None:
         return snap
     return RawContext(
-        campaign_landing_dates(store, source), snap.product_ids, snap.coupon_campaigns, _row_history(store, day)
+        campaign_landing_dates(store, source),
+        snap.product_ids,
+        snap.coupon_campaigns,
+        _row_history(store, day),
+        source.name,
     )
 
 
@@ -170,7 +193,7 @@ def land_snapshots(store: ObjectStore, source: Source, check: RawCheck, report: 
     }
     if not pending:
         return
-    context = snapshot_context(store, pending)
+    context = replace(snapshot_context(store, pending), source=source.name)
     for spec in SNAPSHOT_TABLES:
         if spec.name not in pending:
             continue
@@ -196,6 +219,88 @@ def campaign_landing_dates(store: ObjectStore, source: Source) -> dict[int, date
     }
 
 
+def check_unchanged(store: ObjectStore, drop: DropSource) -> None:
+    """Refuse, naming the file, a drop file that differs from what its landed partition recorded
+    (changed, added or removed in a folder the upstream still holds). A folder the upstream has
+    purged is not a change: the lake keeps what it landed."""
+    for spec in DAILY_TABLES + SNAPSHOT_TABLES:
+        for key in store.list(raw_table_prefix(spec.name)):
+            if not key.endswith("/" + manifest.MANIFEST):
+                continue
+            ds = manifest.read(store, key.rsplit("/", 1)[0])
+            if ds is None or "drop_files" not in ds.manifest:
+                continue
+            d = None if ds.manifest["partition"] == "snapshot" else date.fromisoformat(ds.manifest["partition"])
+            if not drop.complete(spec.name, d) and not drop.drop_files(spec.name, d):
+                continue  # purged upstream
+            _compare(spec.name, d, ds.manifest["drop_files"], drop.drop_files(spec.name, d))
+
+
+def _compare(table: str, d: date | None, landed: dict[str, str], now: dict[str, str]) -> None:
+    where = f"{table}/snapshot" if d is None else f"{table}/date={d.isoformat()}"
+    for name in sorted(set(landed) | set(now)):
+        if landed.get(name) == now.get(name):
+            continue
+        if name not in now:
+            what = "was removed"
+        elif name not in landed:
+            what = "appeared"
+        else:
+            what = f"changed (sha256 {landed[name][:12]} landed, {now[name][:12]} now)"
+        if d is None:
+            raise DropFileChanged(
+                f"drop zone file {where}/{name} {what} after the {table} snapshot was landed: the lake keeps the "
+                "landed snapshot (new snapshot versions are not landed yet); restore the file as it was landed"
+            )
+        raise DropFileChanged(
+            f"drop zone file {where}/{name} {what} after {d} was landed: the lake keeps what it landed; to take the "
+            f"new file, re-land the day: couponflow daily --reland {d} (add --force to re-decide published dates)"
+        )
+
+
+class RelandError(ValueError):
+    """``--reland D`` cannot apply: not a drop zone, or D was never landed (exit 2)."""
+
+
+def check_reland(store: ObjectStore, source: Source, day: date) -> DropSource:
+    """``--reland D`` re-lands a landed day of a drop zone; anything else is refused in one line."""
+    drop = as_drop(source)
+    if drop is None:
+        raise RelandError(
+            f"--reland re-lands drop-zone files, and the source is {source.name}: set COUPONFLOW_SOURCE=dropzone, "
+            "or drop --reland"
+        )
+    if day not in set(landed_days(store)):
+        raise RelandError(
+            f"--reland {day}: that day is not landed, so there is nothing to re-land (it lands as usual): drop --reland"
+        )
+    return drop
+
+
+def reland_day(store: ObjectStore, source: Source, day: date, check: RawCheck) -> LandingReport:
+    """Re-land a landed day from the drop zone as it is now: gated like any day, published under
+    new manifests (``--reland D``; the days after it and the snapshots stay as landed)."""
+    drop = check_reland(store, source, day)
+    waiting = drop.waiting_for([day])
+    if waiting:
+        raise UpstreamNotReady(_waiting_line(waiting, 0))
+    report = LandingReport()
+    _land_days(store, source, [day], check, report, force=True)
+    return report
+
+
+def _waiting_line(waiting: dict[date, list[str]], landed: int) -> str:
+    first = min(waiting)
+    later = len(waiting) - 1
+    return (
+        f"upstream not ready: the drop zone's day {first} is incomplete, waiting for "
+        + ", ".join(f"{t}/date={first}/_SUCCESS" for t in waiting[first])
+        + (f" and {later} later day(s)" if later else "")
+        + f"; {landed} complete day(s) before it landed, nothing of {first} or later: retry when the upstream has "
+        "written its markers"
+    )
+
+
 def land_through(
     store: ObjectStore,
     source: Source,
@@ -203,8 +308,15 @@ def land_through(
     check: RawCheck,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> LandingReport:
-    """Land every missing day up to and including ``last_day`` (never later), gated by ``check``."""
+    """Land every missing day up to and including ``last_day`` (never later), gated by ``check``.
+
+    From a drop zone: a drop file changed since its day landed is refused first
+    (``DropFileChanged``); complete days land up to the first incomplete one, which raises
+    ``UpstreamNotReady`` (exit 3) after them."""
     report = LandingReport()
+    drop = as_drop(source)
+    if drop is not None:
+        check_unchanged(store, drop)
     land_snapshots(store, source, check, report)
     last_day = min(last_day, source.last_day)
     n = (last_day - source.first_day).days + 1
@@ -213,8 +325,28 @@ def land_through(
     # a half-landed day (a crash between its tables) is pending: re-publishing the tables it
     # already has is a no-op (same bytes, same manifest), the missing ones complete it
     pending = [d for d in wanted if d not in done]
+    waiting = drop.waiting_for(pending) if drop is not None else {}
+    if waiting:
+        pending = [d for d in pending if d < min(waiting)]
+    _land_days(store, source, pending, check, report, on_progress=on_progress)
+    if waiting:
+        raise UpstreamNotReady(_waiting_line(waiting, len(pending)))
+    return report
+
+
+def _land_days(
+    store: ObjectStore,
+    source: Source,
+    pending: list[date],
+    check: RawCheck,
+    report: LandingReport,
+    *,
+    force: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Gate ``pending`` (each table's days in one batch), then publish them day by day, data first."""
     if not pending:
-        return report
+        return
 
     # serialise every pending partition, then gate each table's partitions in one batch
     keep = erasures.drop_erased(store)  # a forgotten household never comes back from the source
@@ -223,7 +355,11 @@ def land_through(
     }
     snap = snapshot_context(store)
     context = RawContext(
-        campaign_landing_dates(store, source), snap.product_ids, snap.coupon_campaigns, _row_history(store, pending[0])
+        campaign_landing_dates(store, source),
+        snap.product_ids,
+        snap.coupon_campaigns,
+        _row_history(store, pending[0]),
+        source.name,
     )
     results = {name: check(name, parts, context=context) for name, parts in files.items()}
 
@@ -241,8 +377,8 @@ def land_through(
                 raw_prefix(spec.name, d),
                 {PART: files[spec.name][d], VALIDATION: _validation(result)},
                 _meta(source, spec.name, d),
+                force=force,
             )
         report.landed_days.append(d)
         if on_progress:
             on_progress(i + 1, len(pending))
-    return report

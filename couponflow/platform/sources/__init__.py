@@ -17,4 +17,8 @@ def get_source(settings: Settings) -> Source:
         from couponflow.platform.sources.synthetic import SyntheticSource
 
         return SyntheticSource(settings.synth_households, settings.synth_seed)
+    if settings.source == "dropzone":
+        from couponflow.platform.sources.dropzone import DropZoneSource, open_zone
+
+        return DropZoneSource(open_zone(settings), settings.dropzone_answers_our_sends)
     raise ValueError(f"unknown COUPONFLOW_SOURCE {settings.source!r}")  # pragma: no cover - Literal

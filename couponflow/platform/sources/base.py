@@ -36,9 +36,13 @@ class Source(Protocol):
     """Raw days under the landing contract, and whether their redemptions answer our sends."""
 
     name: str
-    first_day: date
-    last_day: date
     answers_our_sends: bool
+
+    # read-only: a drop zone computes them from the days present
+    @property
+    def first_day(self) -> date: ...
+    @property
+    def last_day(self) -> date: ...
 
     def days(self) -> list[date]:
         """Every day of the calendar, ``first_day`` .. ``last_day`` inclusive, in order."""
@@ -67,6 +71,38 @@ class ForwardSource(Source, Protocol):
 
     def ready_through(self, published: date | None) -> date:
         """The last day that may be generated, given the last published run date (None: none yet)."""
+        ...
+
+
+class UpstreamNotReady(RuntimeError):
+    """The upstream has not finished dropping what the run needs (DESIGN exit 3: retry later);
+    the message names the day and the tables it waits for."""
+
+
+class DropFileChanged(RuntimeError):
+    """A drop file changed after its day was landed: the lake keeps what it landed (exit 1)."""
+
+
+class BadDropFile(ValueError):
+    """A drop file cannot be read under the landing contract; the message names the file, the
+    problem and the fix (exit 1: a data problem, nothing landed)."""
+
+
+@runtime_checkable
+class DropSource(Source, Protocol):
+    """A source of upstream files: days complete only when the upstream says so, and files whose
+    content landing records and later compares (the drop zone)."""
+
+    def complete(self, table: str, d: date | None) -> bool:
+        """Whether the upstream marked a table's day (or its snapshot, None) complete."""
+        ...
+
+    def waiting_for(self, days: list[date]) -> dict[date, list[str]]:
+        """For each of ``days`` that is not complete, the tables it still waits for."""
+        ...
+
+    def drop_files(self, table: str, d: date | None) -> dict[str, str]:
+        """name -> sha256 of the files of a day (``d``) or a snapshot (None) as the upstream holds them now."""
         ...
 
 
