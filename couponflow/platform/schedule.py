@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 from couponflow.platform import lake
@@ -32,10 +33,25 @@ def published_dates(store: ObjectStore) -> list[date]:
     return sorted(out)
 
 
+def _finished(store: ObjectStore, day: date) -> bool:
+    """The run of ``day`` finished: ``campaigns/latest.json``, advanced after its report, names it or later."""
+    try:
+        latest = json.loads(store.get(lake.LATEST_CAMPAIGN))
+    except KeyError:
+        return False
+    return date.fromisoformat(latest["run_date"]) >= day
+
+
 def next_run_date(store: ObjectStore, first_day: date) -> date:
-    """The day after the latest published campaign, or the first day that has data before it."""
+    """The day after the latest published campaign, or the first day that has data before it.
+
+    A run that died between the latest campaign and its report (or ``campaigns/latest.json``)
+    left that date unfinished: it comes next again, and the re-run reuses its campaign and
+    completes it; moving on would leave the date without a report forever."""
     done = published_dates(store)
-    return done[-1] + timedelta(days=1) if done else first_day + timedelta(days=1)
+    if not done:
+        return first_day + timedelta(days=1)
+    return done[-1] if not _finished(store, done[-1]) else done[-1] + timedelta(days=1)
 
 
 def date_range(start: date, end: date) -> list[date]:
