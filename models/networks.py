@@ -3,6 +3,8 @@
 - ``logistic``: logistic regression (one weight per numeric input, one per category level).
 - ``mlp``: numeric inputs and category embeddings through a small ReLU network.
 - ``wide_deep``: the logistic part plus the MLP on the same inputs, logits summed.
+- ``gru``: a GRU over the household's weekly history before the as-of date (``models.sequences``,
+  oldest week first), its last state joined with the other inputs in the MLP.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-FAMILIES = ("logistic", "mlp", "wide_deep")
+FAMILIES = ("logistic", "mlp", "wide_deep", "gru")
+SEQ_HIDDEN = 16  # the GRU's state
 
 
 class HostSeededDropout(nn.Module):
@@ -92,8 +95,41 @@ class WideAndDeep(nn.Module):
         return self.wide(num, cat) + self.deep(num, cat)
 
 
+class GRUNet(nn.Module):
+    """A GRU over the sequence columns of the numeric inputs, the MLP over the rest and its state.
+
+    ``layout`` = (first index, weeks, features per week) of the sequence columns (week-major,
+    week 1 the most recent); the GRU reads them oldest first."""
+
+    def __init__(
+        self,
+        n_numeric: int,
+        cardinalities: list[int],
+        layout: tuple[int, int, int],
+        hidden: tuple[int, ...] = (64, 32),
+        emb_dim: int = 4,
+        dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.start, self.weeks, self.step = layout
+        self.gru = nn.GRU(self.step, SEQ_HIDDEN, batch_first=True)
+        self.mlp = MLP(n_numeric - self.weeks * self.step + SEQ_HIDDEN, cardinalities, hidden, emb_dim, dropout)
+
+    def forward(self, num: torch.Tensor, cat: torch.Tensor) -> torch.Tensor:
+        end = self.start + self.weeks * self.step
+        seq = num[:, self.start : end].reshape(num.shape[0], self.weeks, self.step).flip(1)
+        _, state = self.gru(seq)
+        return self.mlp(torch.cat([num[:, : self.start], num[:, end:], state[-1]], dim=1), cat)
+
+
 def build(
-    family: str, n_numeric: int, cardinalities: list[int], hidden: tuple[int, ...], emb_dim: int, dropout: float
+    family: str,
+    n_numeric: int,
+    cardinalities: list[int],
+    hidden: tuple[int, ...],
+    emb_dim: int,
+    dropout: float,
+    layout: tuple[int, int, int] | None = None,
 ) -> nn.Module:
     if family == "logistic":
         return Logistic(n_numeric, cardinalities)
@@ -101,4 +137,8 @@ def build(
         return MLP(n_numeric, cardinalities, hidden, emb_dim, dropout)
     if family == "wide_deep":
         return WideAndDeep(n_numeric, cardinalities, hidden, emb_dim, dropout)
+    if family == "gru":
+        if layout is None:
+            raise ValueError("the gru family needs the sequence columns (models.sequences.with_sequences)")
+        return GRUNet(n_numeric, cardinalities, layout, hidden, emb_dim, dropout)
     raise ValueError(f"unknown model family {family!r}: choose one of {', '.join(FAMILIES)}")

@@ -30,6 +30,8 @@ from models import networks
 from models.affinity import FEATURES as AFFINITY_FEATURES
 from models.evaluation import all_metrics, reliability_table
 from models.features import Preprocessor, feature_columns
+from models.sequences import COLUMNS as SEQUENCE_COLUMNS
+from models.sequences import sequence_layout
 
 LABEL = "label"
 WEIGHTS_FORMAT = "members-v1"
@@ -78,7 +80,13 @@ class TrainConfig:
 
 def _build(config: TrainConfig, family: str, pre: Preprocessor) -> torch.nn.Module:
     return networks.build(
-        family, pre.n_numeric_inputs, pre.cardinalities, config.hidden, config.emb_dim, config.dropout
+        family,
+        pre.n_numeric_inputs,
+        pre.cardinalities,
+        config.hidden,
+        config.emb_dim,
+        config.dropout,
+        sequence_layout(pre.numeric),
     )
 
 
@@ -203,6 +211,8 @@ def train(
     numeric, categorical = feature_columns(config.use_demographics)
     if config.affinity:
         numeric += list(AFFINITY_FEATURES)
+    if "gru" in (f for f, _ in config.members()):
+        numeric += list(SEQUENCE_COLUMNS)  # the weekly history (models.sequences), last and contiguous
     pre = Preprocessor.fit(train_df, numeric, categorical)
 
     def tensors(df: pd.DataFrame):
