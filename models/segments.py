@@ -9,10 +9,12 @@ with hysteresis, so that a household keeps its segment unless its behaviour real
   eight department shares (mix). The four behaviour facts are skewed counts and amounts, so they
   are ``log1p``'d and standardised with the cut's mean and standard deviation; the shares are
   centred and divided by one pooled standard deviation (a share is one unit whatever the
-  department, and a rare department's noise must not weigh like grocery); the block is weighted
-  so that its eight shares together weigh as much as the four behaviour facts
-  (``BLOCK_WEIGHT``): otherwise the mix would decide every segment. A household with no basket
-  in 90 days takes its basket over all its history.
+  department, and a rare department's noise must not weigh like grocery). The four named
+  dimensions weigh alike (``DIMENSION_WEIGHTS``): recency, frequency, spend (per week and per
+  basket, half each) and the mix (an eighth per department); with the mix weighing as much as
+  the four behaviour facts together, the real year's fits split the occasional shoppers by
+  department and found no lapsed segment (``benchmarks/results_segments.txt``). A household
+  with no basket in 90 days takes its basket over all its history.
 * **fit** (``fit_segmentation``): Lloyd's k-means with k-means++ seeding from a fixed seed
   (``SEED``, several starts, the lowest inertia kept), for every k in ``K_RANGE``; k is the one
   with the highest silhouette (measured on a seeded sample) among the fits whose smallest segment
@@ -31,8 +33,10 @@ with hysteresis, so that a household keeps its segment unless its behaviour real
   over the as-of dates in order, so the segment of date D is a pure function of the features up
   to D and the fits: the same inputs give the same segments, and data that does not change a
   household does not move it.
-* **refits** (``fitting_cuts``): the first as-of date of each calendar quarter once
-  ``MIN_HISTORY_DAYS`` of history have landed; across a refit a household's previous segment is
+* **refits** (``fitting_cuts``): the first as-of date of each calendar year once
+  ``MIN_HISTORY_DAYS`` of history have landed (``REFIT_MONTHS``: quarterly refits moved about
+  three households in ten to another segment at each refit on the real year, against one in
+  twelve between two as-of dates of one fit); across a refit a household's previous segment is
   carried to the new centroid nearest the old one (``carry_over``) and hysteresis continues.
 """
 
@@ -73,12 +77,21 @@ MAX_ITER = 100
 MIN_SHARE = 0.02  # the smallest segment a fit may have (share of the fitted households)
 FIT_SAMPLE = 20_000  # households a fit uses at most (a seeded sample beyond that)
 SILHOUETTE_SAMPLE = 2_000
-BLOCK_WEIGHT = float(np.sqrt(len(BEHAVIOUR) / len(MIX)))  # the mix block weighs as much as behaviour
+# the four named dimensions weigh alike (squared weights summing to 1 per dimension): recency,
+# frequency, spend (per week and per basket, half each) and the mix (an eighth per department)
+DIMENSION_WEIGHTS: dict[str, float] = {
+    RECENCY: 1.0,
+    FREQUENCY: 1.0,
+    SPEND: float(np.sqrt(0.5)),
+    BASKET: float(np.sqrt(0.5)),
+    **{c: float(np.sqrt(1 / len(MIX))) for c in MIX},
+}
 MARGIN = 0.5  # hysteresis: extra distance the previous centroid may have before a household moves
 LAPSED_DAYS = 28.0  # a segment whose members' median recency is this or more is "lapsed"
 Z_NAME = 0.5  # |z| of a centroid's frequency or basket from which it names the segment
 Z_DEPARTMENT = 1.0  # z of a department share from which the segment is "<department>-heavy"
-MIN_HISTORY_DAYS = 91  # a cut needs 13 weeks of landed history (the 90-day windows are full)
+MIN_HISTORY_DAYS = 182  # a cut needs 26 weeks of history: a lapsed household is told from an occasional one
+REFIT_MONTHS = 12  # one fit per calendar year: quarterly refits renamed a third of the households
 
 
 @dataclass(frozen=True)
@@ -128,7 +141,7 @@ def _logged(x: np.ndarray) -> np.ndarray:
     return out
 
 
-WEIGHTS = np.array([1.0] * len(BEHAVIOUR) + [BLOCK_WEIGHT] * len(MIX))
+WEIGHTS = np.array([DIMENSION_WEIGHTS[c] for c in SEGMENT_FEATURES])
 
 
 def standardise(df: pd.DataFrame, mean: dict[str, float], std: dict[str, float]) -> np.ndarray:
@@ -329,12 +342,13 @@ def carry_over(old: Segmentation, new: Segmentation) -> dict[int, int]:
     return {i: int(j) for i, j in enumerate(nearest)}
 
 
-def fitting_cuts(as_of_dates: Iterable[date], first_landed: date) -> list[date]:
-    """The first as-of date of each calendar quarter with ``MIN_HISTORY_DAYS`` of history."""
-    cuts: dict[tuple[int, int], date] = {}
+def fitting_cuts(as_of_dates: Iterable[date], first_landed: date, refit_months: int = REFIT_MONTHS) -> list[date]:
+    """The first as-of date of each period of ``refit_months`` calendar months (from January)
+    with ``MIN_HISTORY_DAYS`` of history."""
+    cuts: dict[int, date] = {}
     for d in sorted(set(as_of_dates)):
         if (d - first_landed).days >= MIN_HISTORY_DAYS:
-            cuts.setdefault((d.year, (d.month - 1) // 3), d)
+            cuts.setdefault((d.year * 12 + d.month - 1) // refit_months, d)
     return sorted(cuts.values())
 
 

@@ -2,8 +2,8 @@
 
 ``models.segments`` is the pure part; this module reads the warehouse and the lake:
 
-* a fit per fitting cut (``models.segments.fitting_cuts``: the first as-of date of each quarter
-  with 13 weeks of history) is published once under ``segments/cut=C/`` (``segmentation.json``:
+* a fit per fitting cut (``models.segments.fitting_cuts``: the first as-of date of each calendar
+  year with 26 weeks of history) is published once under ``segments/cut=C/`` (``segmentation.json``:
   centroids, names, medians of each segment, the k-selection table; aggregates only) and read
   back from then on, so that a refit never happens behind a published report's back;
 * the segments of run date D are the hysteresis fold of every as-of date from the first cut to D

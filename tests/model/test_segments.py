@@ -157,19 +157,21 @@ def test_a_refit_carries_households_to_the_matching_segment(seg, pop):
     pd.testing.assert_frame_equal(out, S.assign(seg, pop))
 
 
-def test_fitting_cuts_are_the_first_as_of_date_of_each_quarter_with_13_weeks():
+def test_fitting_cuts_are_the_first_as_of_date_of_each_period_with_26_weeks():
     first = date(2017, 1, 1)
     dates = [
-        date(2017, 2, 8),
         date(2017, 3, 29),
-        date(2017, 4, 3),
-        date(2017, 4, 19),
+        date(2017, 7, 1),
         date(2017, 7, 12),
         date(2017, 8, 8),
+        date(2017, 10, 4),
+        date(2018, 1, 9),
     ]
-    assert S.fitting_cuts(dates, first) == [date(2017, 4, 3), date(2017, 7, 12)]
-    assert S.fitting_cuts([date(2017, 4, 1)], first) == []  # 90 days of history: not yet
-    assert S.fit_in_force({date(2017, 4, 3): "a", date(2017, 7, 12): "b"}, date(2017, 7, 11)) == "a"  # type: ignore[dict-item]
+    assert S.fitting_cuts(dates, first) == [date(2017, 7, 12), date(2018, 1, 9)]  # yearly; 07-01 has 181 days
+    assert S.fitting_cuts(dates, first, refit_months=3) == [date(2017, 7, 12), date(2017, 10, 4), date(2018, 1, 9)]
+    assert S.fitting_cuts([date(2017, 7, 1)], first) == []  # 181 days of history: not yet
+    fits = {date(2017, 7, 12): "a", date(2018, 1, 9): "b"}
+    assert S.fit_in_force(fits, date(2018, 1, 8)) == "a" and S.fit_in_force(fits, date(2017, 7, 11)) is None  # type: ignore[arg-type]
 
 
 def test_silhouette_matches_the_definition_on_a_small_case():

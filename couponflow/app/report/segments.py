@@ -30,7 +30,7 @@ HISTORY_NOTE = (
     "The source is recorded history: redemptions answer the retailer's sends, not ours, so the "
     "redeemers we picked measure capture, and our actual cost is n/a."
 )
-NO_FIT_NOTE = "No fit in force yet: segments start at the first as-of date with 13 weeks of history."
+NO_FIT_NOTE = "No fit in force yet: segments start at the first as-of date with 26 weeks of history."
 CENSORED_NOTE = "window not fully landed: censored, nothing realised is shown (DESIGN's label rule)"
 
 
@@ -146,9 +146,7 @@ def segments_content(inputs: SegmentInputs | None) -> dict[str, Any] | None:
         return None
     note = "" if inputs.answers_our_sends else HISTORY_NOTE
     if inputs.fit is None:
-        note = (
-            note + " " if note else ""
-        ) + "No fit in force yet: segments start at the first as-of date with 13 weeks of history."
+        note = (note + " " if note else "") + NO_FIT_NOTE
     return {
         "fit": inputs.fit,
         "today": today_rows(inputs.today),
