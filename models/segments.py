@@ -200,11 +200,14 @@ def silhouette(x: np.ndarray, labels: np.ndarray, seed: int = SEED, sample: int 
     if len(x) > sample:
         rows = np.sort(np.random.default_rng(seed).choice(len(x), sample, replace=False))
         x, labels = x[rows], labels[rows]
-    d = np.sqrt(sq_distances(x, x))
     ks = np.unique(labels)
     if len(ks) < 2:
         return float("nan")
-    mean_to = np.column_stack([d[:, labels == j].sum(axis=1) for j in ks])
+    members = [labels == j for j in ks]
+    mean_to = np.zeros((len(x), len(ks)))
+    for start in range(0, len(x), 256):  # blocks of rows: a [256, n] matrix, never [n, n, d]
+        d = np.sqrt(sq_distances(x[start : start + 256], x))
+        mean_to[start : start + 256] = np.column_stack([d[:, m].sum(axis=1) for m in members])
     counts = np.array([(labels == j).sum() for j in ks], dtype=float)
     own = np.searchsorted(ks, labels)
     n_own = counts[own]
