@@ -339,7 +339,8 @@ def backfill(
 @app.command()
 def train(
     ctx: typer.Context,
-    family: str | None = typer.Option(None, "--family", help="logistic | mlp | wide_deep (default: settings)"),
+    family: str | None = typer.Option(None, "--family", help="logistic | mlp | wide_deep | gru (default: settings)"),
+    affinity: bool = typer.Option(False, "--affinity", help="Add the affinity embeddings' features"),
 ) -> None:
     """Train a challenger, compare it with the champion on the recent hold-out, promote or keep."""
     settings = _settings()
@@ -348,7 +349,7 @@ def train(
     from flows.train import train as train_flow
 
     try:
-        out = train_flow(family=family)
+        out = train_flow(family=family, affinity=affinity)
     except Exception as exc:  # noqa: BLE001
         _fail(exc)
     verdict = "PROMOTED" if out["promoted"] else "not promoted"
@@ -381,12 +382,14 @@ def backtest(
     cut: str = typer.Option(..., "--cut", help="Cut date: train on what was known before it"),
     out: str | None = typer.Option(None, "--out", help="Write household_id, campaign_id, score here (parquet)"),
     family: str | None = typer.Option(None, "--family", help="Model family under test (default: settings)"),
+    affinity: bool = typer.Option(False, "--affinity", help="Add the affinity embeddings' features"),
 ) -> None:
     """Train on campaigns that ended before CUT, score every recipient of later campaigns."""
     settings = _settings()
     cut_date = _required_date(cut, "--cut")
     _lock_home(ctx, settings)  # it opens the warehouse, which a DuckDB file shares with no writer of another process
     from couponflow.app.decision_inputs import load_training_examples
+    from couponflow.app.history_inputs import with_history_features
     from couponflow.platform.warehouse import Warehouse
     from models.backtest import backtest as run_backtest
     from models.backtest import format_table
@@ -408,15 +411,18 @@ def backtest(
         )
         raise typer.Exit(2)
     try:
-        examples = load_training_examples(warehouse)
+        config = TrainConfig(
+            family=family or settings.model_family,
+            seed=settings.train_seed,
+            use_demographics=settings.use_demographics,
+            affinity=affinity,
+        )
+        with warehouse.session():
+            examples = with_history_features(warehouse, load_training_examples(warehouse), config)
         result = run_backtest(
             examples,
             cut_date,
-            TrainConfig(
-                family=family or settings.model_family,
-                seed=settings.train_seed,
-                use_demographics=settings.use_demographics,
-            ),
+            config,
             prior_strength=settings.prior_strength,
         )
     except Exception as exc:  # noqa: BLE001

@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from couponflow.app.decision_inputs import load_training_examples
+from couponflow.app.history_inputs import with_history_features
 from couponflow.platform.resources import Resources, build_resources
 from couponflow.platform.version import code_version
 from couponflow.platform.warehouse import WarehouseError
@@ -40,11 +41,18 @@ def load_examples(res: Resources) -> tuple[pd.DataFrame, set[str]]:
 
 
 @task(name="train-and-compare", cache_policy=NONE)
-def train_and_compare(res: Resources, examples: pd.DataFrame, columns: set[str], family: str | None) -> TrainOutcome:
+def train_and_compare(
+    res: Resources, examples: pd.DataFrame, columns: set[str], family: str | None, affinity: bool = False
+) -> TrainOutcome:
     settings = res.settings
     config = TrainConfig(
-        family=family or settings.model_family, seed=settings.train_seed, use_demographics=settings.use_demographics
+        family=family or settings.model_family,
+        seed=settings.train_seed,
+        use_demographics=settings.use_demographics,
+        affinity=affinity,
     )
+    with res.warehouse.session():  # the history features (affinity, weekly sequences) the family needs
+        examples = with_history_features(res.warehouse, examples, config)
     rule = replace(PromotionRule(), min_gain=settings.promotion_min_gain, level=settings.promotion_level)
     outcome = train_challenger(
         examples,
@@ -61,15 +69,15 @@ def train_and_compare(res: Resources, examples: pd.DataFrame, columns: set[str],
 
 
 @flow(name="train", log_prints=True, on_failure=[alert_on_failure])
-def train(family: str | None = None) -> dict[str, Any]:
+def train(family: str | None = None, affinity: bool = False) -> dict[str, Any]:
     res = build_resources()
     with one_run_per_lake(res, "train"):
-        record = new_record("train", {"family": family or res.settings.model_family})
+        record = new_record("train", {"family": family or res.settings.model_family, "affinity": affinity})
         with recorded(res, record):
             with record.stage("load"):
                 examples, columns = load_examples(res)
             with record.stage("train"):
-                outcome = train_and_compare(res, examples, columns, family)
+                outcome = train_and_compare(res, examples, columns, family, affinity)
         record.outputs = {
             "version": outcome.version,
             "promoted": outcome.promoted,

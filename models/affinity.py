@@ -19,7 +19,7 @@ can be refitted for every as-of date (a new S gives another basis; a raw factor 
 something else at every date, these features do not). The factorisation is deterministic (an
 eigendecomposition of the small Gram matrix X^T X, signs fixed) and cheap: the matrix as of one
 date (2,452 households x 302 categories at 2017-10-30) is summed and factorised in tens of
-milliseconds on an idle core (benchmarks/model_features.py), so nothing needs storing across
+milliseconds on an idle core (benchmarks/model_quality.py prints it), so nothing needs storing across
 runs: scoring day D factorises the matrix as of D only. Households with no purchase before S get NaN
 (the preprocessing's missing flag), and so do campaigns none of whose categories was bought.
 """

@@ -89,9 +89,12 @@ def backtest(
     config: TrainConfig,
     *,
     families: tuple[str, ...] = (),
+    variants: dict[str, TrainConfig] | None = None,
     prior_strength: float = 5.0,
     n_boot: int = 300,
 ) -> BacktestResult:
+    """``families``: other families trained like ``config``; ``variants``: further named
+    configurations (e.g. with the affinity features); all are scored on the same rows."""
     train_df = training_rows(examples, cut)
     if train_df.empty:
         raise ValueError(f"no campaign ended before {cut}: pick a later cut")
@@ -101,6 +104,7 @@ def backtest(
     evaluated = evaluated_rows(scored)
 
     models = {"model": config} | {f: replace(config, family=f) for f in families if f != config.family}
+    models |= variants or {}
     models["logistic"] = replace(config, family="logistic")
     scores: dict[str, np.ndarray] = {}
     for name, cfg in models.items():

@@ -11,7 +11,7 @@ they pass through the same preprocessing (fitted on training rows only) and the 
 loop as every other feature; the network (``models.networks.GRUNet``) takes them back out of
 the numeric inputs and reads the weeks oldest first. Building them for one as-of date reads
 only the last ``WEEKS`` weeks of the history, so scoring a day builds one date's sequences,
-never a year's (benchmarks/model_features.py measures it).
+never a year's (benchmarks/model_quality.py measures it).
 """
 
 from __future__ import annotations
