@@ -94,8 +94,11 @@ def _land_and_build(
         landing = tasks.land(res, tasks.day_before(run_date))
     ran["raw"] = relanded + landing.gate_results
     record.gates = gate_summary(ran["raw"])
+    full = ingest.full_build_needed(res)  # a re-landed day, now or by a run that died before its build
     with record.stage("build"):
-        record.outputs["warehouse"] = tasks.build_warehouse(res)
+        record.outputs["warehouse"] = tasks.build_warehouse(res, full_refresh=full)
+    if full:
+        ingest.full_build_done(res)
 
 
 def _land_and_decide(

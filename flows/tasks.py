@@ -59,12 +59,14 @@ def land(res: Resources, through: date) -> LandingReport:
 
 
 @task(name="build-warehouse", cache_policy=NONE, **STORE_RETRIES)
-def build_warehouse(res: Resources) -> dict[str, Any]:
-    """Point dbt's sources at the manifest-listed files, then dbt build (staging, marts, tests)."""
+def build_warehouse(res: Resources, full_refresh: bool = False) -> dict[str, Any]:
+    """Point dbt's sources at the manifest-listed files, then dbt build (staging, marts, tests);
+    ``full_refresh`` rebuilds the incremental models from all of the lake (after a re-landed day)."""
     files = res.warehouse.expose(res.store)
     # dbt's unit tests pin the SQL's edges and run in CI (the test suite builds with them); a
     # daily run's data cannot change their outcome, so it skips them (about 10 s a build)
-    result = res.warehouse.build("build", "--exclude-resource-type", "unit_test")
+    args = ("--full-refresh",) if full_refresh else ()
+    result = res.warehouse.build("build", "--exclude-resource-type", "unit_test", *args)
     get_run_logger().info("dbt build: %s", result.summary)
     return {"files": files, "dbt": result.summary}
 
