@@ -124,3 +124,34 @@ def test_a_model_with_affinity_uses_the_features_and_refuses_rows_without_them()
     model = train(ex.assign(emb_affinity_score=rng.random(len(ex)), emb_affinity_cosine=rng.random(len(ex))), config)
     assert {"emb_affinity_score", "emb_affinity_cosine"} <= set(model.features)
     assert TrainConfig.from_dict({**model.spec()["config"]}).affinity is True
+
+
+def test_the_history_mart_holds_every_line_once_and_the_features_join_on_the_year(landed_year):
+    """household_category_days on the real year: per household and day, the spend and lines of
+    the baskets mart (no line lost or doubled by the product join); the history features join
+    every training example, each as of its own start."""
+    from couponflow.app.decision_inputs import load_training_examples
+    from couponflow.app.history_inputs import needs_history, with_history_features
+    from models.sequences import COLUMNS
+    from models.training import TrainConfig
+
+    wh = landed_year["res"].warehouse
+    with wh.session():
+        mismatched = wh.query(
+            """
+            with h as (select household_id, transaction_date as d, sum(spend) as spend, sum(lines) as lines
+                       from marts.household_category_days group by 1, 2),
+                 b as (select household_id, basket_date as d, sum(sales_value)::double as spend,
+                              sum(n_lines) as lines from marts.baskets group by 1, 2)
+            select count(*) as n from h full join b using (household_id, d)
+            where h.lines is distinct from b.lines or abs(coalesce(h.spend, -1) - coalesce(b.spend, -2)) > 1e-6
+            """
+        )
+        examples = load_training_examples(wh).head(400)
+        assert with_history_features(wh, examples, TrainConfig()) is examples  # nothing read, nothing added
+        config = TrainConfig(family="gru", affinity=True)
+        assert needs_history(config)
+        out = with_history_features(wh, examples, config)
+    assert int(mismatched["n"].iloc[0]) == 0
+    assert out[["emb_affinity_score", "emb_affinity_cosine"]].notna().mean().min() > 0.9
+    assert set(COLUMNS) <= set(out.columns) and len(out) == len(examples)
