@@ -17,7 +17,7 @@ import pytest
 from couponflow.app.ingest import land_through
 from couponflow.platform import manifest
 from couponflow.platform.config import SettingsError, load_settings
-from couponflow.platform.contract import DAILY_TABLES, SNAPSHOT_TABLES
+from couponflow.platform.contract import DAILY_TABLES, RAW_TABLES, SNAPSHOT_TABLES
 from couponflow.platform.lake import PART, raw_prefix
 from couponflow.platform.landing import RawContext, RelandError, check_reland, landed_days, reland_day
 from couponflow.platform.sources import get_source
@@ -267,8 +267,8 @@ def test_two_schemas_in_one_day_folder_are_refused(example, tmp_path, monkeypatc
     shutil.copytree(example, local)
     folder = local / f"transactions/date={DAYS[1]}"
     table = pq.read_table(folder / "part-0.parquet")
-    pq.write_table(table.slice(0, 10).select(list(reversed(table.column_names))), folder / "part-0.parquet")
-    pq.write_table(table.slice(10), folder / "part-1.parquet")
+    pq.write_table(table.slice(10), folder / "part-0.parquet")  # the upstream's split: later keys first
+    pq.write_table(table.slice(0, 10).select(list(reversed(table.column_names))), folder / "part-1.parquet")
     monkeypatch.setenv("COUPONFLOW_SOURCE", "dropzone")
     monkeypatch.setenv("COUPONFLOW_DROPZONE_URL", str(local))
     source = get_source(load_settings())
@@ -376,3 +376,24 @@ def test_the_example_has_the_layout_and_a_campaign_start(example):
     ]
     recipients = pacsv.read_csv(example / "campaigns" / f"date={DAYS[-1]}" / "part-0.csv")
     assert set(recipients["campaign_id"].to_pylist()) == {18} and recipients.num_rows == 1133
+
+
+def test_csv_is_typed_by_the_contract_never_guessed(example, tmp_path, monkeypatch):
+    """Text that looks like a number stays text, an empty field is missing, a quoted "" is empty text:
+    what an inferring reader (pandas, pyarrow without types) would turn into 12 or NaN."""
+    local = tmp_path / "drop"
+    shutil.copytree(example, local)
+    folder = local / "products/snapshot"
+    (folder / "part-0.parquet").unlink()
+    (folder / "part-0.csv").write_text(
+        "product_id,manufacturer_id,department,brand,product_category,product_type,package_size\n"
+        '1,7,0012,National,,"",16 OZ\n'
+        "2,8,0013,Private,MILK,WHOLE,1 GA\n"
+    )
+    monkeypatch.setenv("COUPONFLOW_SOURCE", "dropzone")
+    monkeypatch.setenv("COUPONFLOW_DROPZONE_URL", str(local))
+    products = get_source(load_settings()).snapshot("products")
+    assert products.schema == RAW_TABLES["products"].schema
+    assert products["department"].to_pylist() == ["0012", "0013"]
+    assert products["product_category"].to_pylist() == [None, "MILK"]
+    assert products["product_type"].to_pylist() == ["", "WHOLE"]
