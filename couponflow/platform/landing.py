@@ -28,10 +28,10 @@ import pyarrow.parquet as pq
 
 from couponflow.platform import erasures, manifest
 from couponflow.platform.contract import DAILY_TABLES, RAW_CONTRACT_VERSION, SNAPSHOT_TABLES
-from couponflow.platform.gate_results import GateFailed, GateResult
+from couponflow.platform.gate_results import CheckResult, GateFailed, GateResult
 from couponflow.platform.lake import PART, VALIDATION, date_of, raw_prefix, raw_table_prefix
 from couponflow.platform.quarantine import write_quarantine
-from couponflow.platform.sources.base import DropFileChanged, DropSource, UpstreamNotReady
+from couponflow.platform.sources.base import BadDropFile, DropFileChanged, DropSource, UpstreamNotReady
 from couponflow.platform.storage import ObjectStore
 
 __all__ = [
@@ -184,10 +184,36 @@ def partition_context(store: ObjectStore, source: Source, day: date | None) -> R
     )
 
 
+def _read(store: ObjectStore, source: Source, table: str, d: date | None, report: LandingReport) -> pa.Table:
+    """A table's day (or snapshot) from the source; a drop file that cannot be read under the
+    contract goes to quarantine with its one line, and stops the run like a gate (GateFailed)."""
+    try:
+        return source.snapshot(table) if d is None else source.day(table, d)
+    except BadDropFile as exc:
+        result = GateResult(
+            "raw",
+            table,
+            d.isoformat() if d else "snapshot",
+            [
+                CheckResult(
+                    "readable_drop_file",
+                    None,
+                    False,
+                    "critical",
+                    str(exc),
+                    "correct the file in the drop zone; the next run lands the day once every file reads",
+                )
+            ],
+        )
+        name = exc.key.rsplit("/", 1)[-1] if exc.key else None
+        write_quarantine(store, result, d, {name: exc.data} if name and exc.data is not None else {})
+        raise GateFailed([result], list(report.gate_results) + [result]) from None
+
+
 def land_snapshots(store: ObjectStore, source: Source, check: RawCheck, report: LandingReport) -> None:
     keep = erasures.drop_erased(store)  # a forgotten household never comes back from the source
     pending = {
-        spec.name: manifest.parquet_bytes(keep(source.snapshot(spec.name)))
+        spec.name: manifest.parquet_bytes(keep(_read(store, source, spec.name, None, report)))
         for spec in SNAPSHOT_TABLES
         if not store.exists(f"{raw_prefix(spec.name, None)}/{manifest.MANIFEST}")
     }
@@ -351,7 +377,8 @@ def _land_days(
     # serialise every pending partition, then gate each table's partitions in one batch
     keep = erasures.drop_erased(store)  # a forgotten household never comes back from the source
     files: dict[str, dict[date | None, bytes]] = {
-        spec.name: {d: manifest.parquet_bytes(keep(source.day(spec.name, d))) for d in pending} for spec in DAILY_TABLES
+        spec.name: {d: manifest.parquet_bytes(keep(_read(store, source, spec.name, d, report))) for d in pending}
+        for spec in DAILY_TABLES
     }
     snap = snapshot_context(store)
     context = RawContext(

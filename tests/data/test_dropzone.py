@@ -6,6 +6,7 @@ files are one line naming the file and the fix, and the drop zone's own gate ban
 from __future__ import annotations
 
 import io
+import json
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from couponflow.app.ingest import land_through
 from couponflow.platform import manifest
 from couponflow.platform.config import SettingsError, load_settings
 from couponflow.platform.contract import DAILY_TABLES, RAW_TABLES, SNAPSHOT_TABLES
+from couponflow.platform.gate_results import GateFailed
 from couponflow.platform.lake import PART, raw_prefix
 from couponflow.platform.landing import RawContext, RelandError, check_reland, landed_days, reland_day
 from couponflow.platform.sources import get_source
@@ -241,23 +243,37 @@ BAD = {
 
 
 @pytest.mark.parametrize("kind", sorted(BAD))
-def test_a_bad_file_is_one_line_naming_it_and_nothing_of_its_day_lands(kind, example, tmp_path, monkeypatch):
+def test_a_bad_file_is_quarantined_with_one_line_and_a_corrected_drop_lands(kind, example, tmp_path, monkeypatch):
     local = tmp_path / "drop"
     shutil.copytree(example, local)
     name, data, problem = BAD[kind]
     folder = local / f"coupon_redemptions/date={DAYS[1]}"
+    good = {p.name: p.read_bytes() for p in folder.glob("part-*")}
     for old in folder.glob("part-*"):
         old.unlink()
     (folder / name).write_bytes(data)
     monkeypatch.setenv("COUPONFLOW_SOURCE", "dropzone")
     monkeypatch.setenv("COUPONFLOW_DROPZONE_URL", str(local))
     store = LocalStore(tmp_path / "lake")
-    with pytest.raises(BadDropFile) as exc:
+    with pytest.raises(GateFailed) as exc:
         land_through(store, get_source(load_settings()), DAYS[-1])
     line = str(exc.value)
     assert f"drop zone file coupon_redemptions/date={DAYS[1]}/{name}" in line and problem in line, line
-    assert "\n" not in line and ":" in line.split(problem, 1)[1]  # the fix follows the problem
+    assert "\n" not in line and "Fix: correct the file in the drop zone" in line
     assert [k for d in DAYS for k in _raw_keys(store, d)] == []  # read before anything of a day is written
+    # the file and the line that rejected it, in quarantine
+    where = f"quarantine/raw/date={DAYS[1]}/coupon_redemptions"
+    validation = json.loads(store.get(f"{where}/validation.json"))
+    assert validation["checks"][0]["check"] == "readable_drop_file" and problem in validation["checks"][0]["detail"]
+    if kind != "an unknown format":  # refused by its name, before it is read
+        assert store.get(f"{where}/{name}") == data
+    if kind != "extra column":  # one correction is enough to show it (each costs a landing)
+        return
+    # the upstream corrects the drop: the next run lands every day
+    (folder / name).unlink()
+    for n, b in good.items():
+        (folder / n).write_bytes(b)
+    assert land_through(store, get_source(load_settings()), DAYS[-1]).landed_days == DAYS
 
 
 def test_two_schemas_in_one_day_folder_are_refused(example, tmp_path, monkeypatch):

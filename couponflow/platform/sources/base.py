@@ -85,7 +85,12 @@ class DropFileChanged(RuntimeError):
 
 class BadDropFile(ValueError):
     """A drop file cannot be read under the landing contract; the message names the file, the
-    problem and the fix (exit 1: a data problem, nothing landed)."""
+    problem and the fix (exit 1: a data problem, nothing landed). ``key`` and ``data``: the file
+    inside the drop zone and its bytes, for the quarantine."""
+
+    def __init__(self, message: str, key: str | None = None, data: bytes | None = None) -> None:
+        super().__init__(message)
+        self.key, self.data = key, data
 
 
 @runtime_checkable

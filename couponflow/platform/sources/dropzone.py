@@ -217,7 +217,10 @@ class DropZoneSource:
         for name in self.data_files(table, d):
             data = self.zone.get(f"{where}/{name}")
             hashes[name] = sha256(data)
-            parts.append((name, read_file(spec, f"{where}/{name}", data)))
+            try:
+                parts.append((name, read_file(spec, f"{where}/{name}", data)))
+            except BadDropFile as exc:
+                raise BadDropFile(str(exc), f"{where}/{name}", data) from None
         self._hashes[(table, d)] = hashes
         if not parts:
             return spec.schema.empty_table()
