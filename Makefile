@@ -42,7 +42,7 @@ chromium:
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 bench: setup
-	$(BIN)/python benchmarks/daily_stages.py
+	$(BIN)/python benchmarks/pipeline.py
 
 clean:
 	rm -rf .couponflow .pytest_cache
