@@ -8,9 +8,10 @@ from __future__ import annotations
 import io
 import json
 import shutil
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
@@ -413,3 +414,57 @@ def test_csv_is_typed_by_the_contract_never_guessed(example, tmp_path, monkeypat
     assert products["department"].to_pylist() == ["0012", "0013"]
     assert products["product_category"].to_pylist() == [None, "MILK"]
     assert products["product_type"].to_pylist() == ["", "WHOLE"]
+
+
+def _with(table, column: str, i: int, value):
+    values = table[column].to_pylist()
+    values[i] = value
+    return table.set_column(table.schema.get_field_index(column), column, pa.array(values, table[column].type))
+
+
+# the kinds tests/data/test_raw_gate.py builds, dropped as files: (edit of the day's rows, the check that stops it)
+GATE_KINDS = {
+    "null key": (lambda t: _with(t, "basket_id", 0, None), "expect_column_values_to_not_be_null"),
+    "duplicate rows": (lambda t: pa.concat_tables([t, t.slice(0, 5)]), "expect_compound_columns_to_be_unique"),
+    "negative amount": (lambda t: _with(t, "sales_value", 1, -3.5), "expect_column_values_to_be_between"),
+    "a timestamp in the future": (
+        lambda t: _with(t, "transaction_timestamp", 0, datetime(2031, 1, 1, 9)),
+        "expect_column_pair_values_to_be_equal",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(GATE_KINDS))
+def test_rows_the_raw_gate_refuses_are_quarantined_from_the_drop_zone(kind, example, tmp_path, monkeypatch):
+    local = tmp_path / "drop"
+    shutil.copytree(example, local)
+    edit, check = GATE_KINDS[kind]
+    path = local / f"transactions/date={DAYS[1]}/part-0.parquet"
+    pq.write_table(edit(pq.read_table(path)), path)
+    monkeypatch.setenv("COUPONFLOW_SOURCE", "dropzone")
+    monkeypatch.setenv("COUPONFLOW_DROPZONE_URL", str(local))
+    store = LocalStore(tmp_path / "lake")
+    with pytest.raises(GateFailed) as exc:
+        land_through(store, get_source(load_settings()), DAYS[-1])
+    line = str(exc.value)
+    assert "transactions" in line and DAYS[1].isoformat() in line and "Fix:" in line and "\n" not in line, line
+    assert check in [c.check for r in exc.value.results for c in r.failures]
+    assert landed_days(store) == DAYS[:1] and _raw_keys(store, DAYS[1]) == []
+    assert store.exists(f"quarantine/raw/date={DAYS[1]}/transactions/validation.json")
+
+
+def test_a_parquet_column_of_another_kind_is_refused_not_cast(example, tmp_path, monkeypatch):
+    """pyarrow would cast the text "3" to the number 3: the drop zone takes widening only (int32 ids)."""
+    local = tmp_path / "drop"
+    shutil.copytree(example, local)
+    path = local / f"transactions/date={DAYS[1]}/part-0.parquet"
+    table = pq.read_table(path)
+    narrow = table.set_column(0, "household_id", table["household_id"].cast(pa.int32()))
+    pq.write_table(narrow, path)
+    monkeypatch.setenv("COUPONFLOW_SOURCE", "dropzone")
+    monkeypatch.setenv("COUPONFLOW_DROPZONE_URL", str(local))
+    assert get_source(load_settings()).day("transactions", DAYS[1]).equals(table)
+    i = table.schema.get_field_index("quantity")
+    pq.write_table(table.set_column(i, "quantity", table["quantity"].cast(pa.string())), path)
+    with pytest.raises(BadDropFile, match="quantity is string, the contract needs int64"):
+        get_source(load_settings()).day("transactions", DAYS[1])

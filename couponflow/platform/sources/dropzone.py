@@ -264,6 +264,13 @@ def read_file(spec: RawTable, key: str, data: bytes) -> pa.Table:
         ) from None
     _check_columns(spec, key, table.column_names)
     table = table.select(list(spec.columns))
+    wrong = [
+        f"{f.name} is {f.type}, the contract needs {spec.columns[f.name]}"
+        for f in table.schema
+        if not _same_kind(f.type, spec.columns[f.name])
+    ]
+    if wrong:  # a cast would turn text into numbers: only widening within a kind is taken
+        raise BadDropFile(f"drop zone file {key} has columns of the wrong type ({'; '.join(wrong)}): re-export them")
     try:
         return table.cast(spec.schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -271,6 +278,23 @@ def read_file(spec: RawTable, key: str, data: bytes) -> pa.Table:
             f"drop zone file {key} has types that do not fit the {spec.name} contract ({exc}): export "
             + ", ".join(f"{c} as {t}" for c, t in spec.columns.items())
         ) from None
+
+
+def _same_kind(got: pa.DataType, want: pa.DataType) -> bool:
+    """Whether a parquet column may be cast to the contract's type: integers to integers, numbers to
+    floats, timestamps of any unit, text to text (dictionary-encoded text included)."""
+    t = pa.types
+    if t.is_dictionary(got):
+        got = got.value_type
+    if t.is_integer(want):
+        return t.is_integer(got)
+    if t.is_floating(want):
+        return t.is_floating(got) or t.is_integer(got)
+    if t.is_timestamp(want):
+        return t.is_timestamp(got)
+    if t.is_string(want):
+        return t.is_string(got) or t.is_large_string(got)
+    return got == want
 
 
 def _check_columns(spec: RawTable, key: str, columns: list[str], hint: str = "") -> None:
