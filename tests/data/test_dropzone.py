@@ -468,3 +468,27 @@ def test_a_parquet_column_of_another_kind_is_refused_not_cast(example, tmp_path,
     pq.write_table(table.set_column(i, "quantity", table["quantity"].cast(pa.string())), path)
     with pytest.raises(BadDropFile, match="quantity is string, the contract needs int64"):
         get_source(load_settings()).day("transactions", DAYS[1])
+
+
+def test_the_cli_refuses_before_anything_starts(local_home, tmp_path, monkeypatch):
+    """Exit 2 for what no retry can fix, 3 for a zone with nothing to land yet; nothing written."""
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    def run(*args: str):
+        return CliRunner().invoke(app, list(args))
+
+    res = run("backfill", "--start", "2017-03-01", "--end", "2017-03-02", "--reland", "2017-02-01")
+    assert res.exit_code == 2 and "the source is completejourney" in res.output, res.output
+    res = run("daily", "--catch-up", "--reland", "2017-02-01")
+    assert res.exit_code == 2 and "--reland applies to one --date or a backfill" in res.output
+    monkeypatch.setenv("COUPONFLOW_SOURCE", "dropzone")
+    monkeypatch.setenv("COUPONFLOW_DROPZONE_URL", str(tmp_path / "nowhere"))
+    res = run("daily", "--date", "2017-10-30")
+    assert res.exit_code == 2 and "is not a directory: fix COUPONFLOW_DROPZONE_URL" in res.output
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("COUPONFLOW_DROPZONE_URL", str(tmp_path / "empty"))
+    res = run("daily", "--date", "2017-10-30")
+    assert res.exit_code == 3 and "holds no day yet" in res.output
+    assert not local_home.lake_dir.exists() and not local_home.warehouse_path.exists()
