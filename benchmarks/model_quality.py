@@ -156,11 +156,13 @@ def main() -> None:
     ap.add_argument("--cuts", nargs="+", default=["2017-08-08", "2017-10-30"])
     ap.add_argument("--seeds", nargs="*", type=int, default=[0, 5, 10], help="none: skip the seed spread")
     ap.add_argument("--n-boot", type=int, default=300)
+    ap.add_argument("--skip-choice", action="store_true", help="only the reported cuts (sections 0 and 2)")
     args = ap.parse_args()
     examples, history = load(args.home)
     examples, lines = feature_costs(examples, history)
     print("\n".join(lines), flush=True)
-    print("\n".join(choice(examples, args.n_boot)) + "\n", flush=True)
+    if not args.skip_choice:
+        print("\n".join(choice(examples, args.n_boot)) + "\n", flush=True)
     for cut in args.cuts:
         t0 = time.perf_counter()
         result = backtest(
