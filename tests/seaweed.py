@@ -3,6 +3,7 @@ start again on the same ports and data directory (to lose the store in the middl
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
@@ -99,12 +100,23 @@ class SeaweedServer:
         while True:
             try:
                 client.list_buckets()
+                self._probe_write(client)  # S3 answers before its volume server takes writes
                 return
             except Exception:  # noqa: BLE001 - not up yet
                 if self._proc.poll() is not None or time.time() > deadline:
                     self._proc.kill()
                     raise RuntimeError(f"SeaweedFS did not start; see {self.root / 'weed.log'}") from None
                 time.sleep(0.3)
+
+    PROBE_BUCKET = "weed-ready-probe"  # a bucket of its own: no test's bucket gets a stray object
+
+    def _probe_write(self, client) -> None:
+        """Write and delete one object: right after a (re)start S3 lists buckets but can answer a
+        write with InternalError until the volume server has registered with the master."""
+        with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
+            client.create_bucket(Bucket=self.PROBE_BUCKET)
+        client.put_object(Bucket=self.PROBE_BUCKET, Key="probe", Body=b"ok")
+        client.delete_object(Bucket=self.PROBE_BUCKET, Key="probe")
 
     def stop(self) -> None:
         """Stop the server and wait until it is gone (its ports refuse connections)."""
