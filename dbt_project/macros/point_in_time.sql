@@ -13,3 +13,10 @@
 {% macro within_days(age, days) -%}
     {{ age }} <= {{ days }}
 {%- endmacro %}
+
+{#- The same window edge as within_days(days_before(dated, as_of), days), written as a range on the
+    row's date so that a join on it reads only the window's rows (a range join, not every row of the
+    history tested one by one). Use it with before_as_of for the days 1..days before as_of. -#}
+{% macro on_or_after_days_before(dated, as_of, days) -%}
+    {{ dated }} >= {{ as_of }} - {{ days }}
+{%- endmacro %}

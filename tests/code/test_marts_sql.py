@@ -113,6 +113,8 @@ def test_incremental_models_fail_on_a_schema_change():
         "baskets",
         "household_category_days",
         "household_features",
+        "int_household_days",
+        "int_household_firsts",
         "offer_features",
         "stg_transactions",
     ]

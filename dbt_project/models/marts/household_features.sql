@@ -23,72 +23,75 @@ with dates as (
     {% endif %}
 ),
 
-lines as (
+days as (
+    -- the compact history (int_household_days): one row per household and shopping day before S
     select
         d.as_of_date,
         datediff('day', d.first_landed, d.as_of_date) as history_days,
-        {{ days_before('t.transaction_date', 'd.as_of_date') }} as age_days,
-        t.household_id, t.basket_id, t.store_id, t.product_id,
-        cast(t.sales_value as double) as sales_value,
-        cast(t.retail_disc as double) as retail_disc,
-        cast(t.coupon_disc + t.coupon_match_disc as double) as coupon_discount,
-        t.coupon_disc > 0 as is_coupon_line,
-        coalesce(p.is_private_label, false) as is_private_label,
-        case when p.department in ('MEAT', 'MEAT-PCKGD') then 'MEAT' else p.department end as department
+        {{ days_before('h.transaction_date', 'd.as_of_date') }} as age_days,
+        h.*
     from dates d
-    join {{ ref('stg_transactions') }} t on {{ before_as_of('t.transaction_date', 'd.as_of_date') }}
-    left join {{ ref('products') }} p using (product_id)
+    join {{ ref('int_household_days') }} h on {{ before_as_of('h.transaction_date', 'd.as_of_date') }}
 ),
 
-basket_level as (
-    select as_of_date, household_id, basket_id,
-           any_value(history_days) as history_days,
-           min(age_days) as age_days,
-           sum(sales_value) as basket_value,
-           bool_or(is_coupon_line) as has_coupon
-    from lines
-    group by 1, 2, 3
-),
-
-basket_features as (
+day_features as (
+    -- sums over the days: exact decimals and integers, cast to double only in the final select
     select
         as_of_date, household_id,
-        any_value(history_days)                                         as history_days,
-        min(age_days)                                                   as days_since_last_purchase,
-        max(age_days)                                                   as days_since_first_purchase,
-        count(*) filter (where {{ within_days('age_days', 30) }})                          as baskets_30d,
-        count(*) filter (where {{ within_days('age_days', 90) }})                          as baskets_90d,
-        count(*)                                                        as baskets_all,
-        coalesce(sum(basket_value) filter (where {{ within_days('age_days', 30) }}), 0)    as spend_30d,
-        coalesce(sum(basket_value) filter (where {{ within_days('age_days', 90) }}), 0)    as spend_90d,
-        sum(basket_value)                                               as spend_all,
-        avg(basket_value) filter (where {{ within_days('age_days', 90) }})                 as avg_basket_value_90d,
-        avg(basket_value)                                               as avg_basket_value_all,
-        avg(case when has_coupon then 1.0 else 0.0 end)                 as share_baskets_with_coupon
-    from basket_level
+        any_value(history_days)                                                         as history_days,
+        min(age_days)                                                                   as days_since_last_purchase,
+        max(age_days)                                                                   as days_since_first_purchase,
+        cast(coalesce(sum(baskets) filter (where {{ within_days('age_days', 30) }}), 0) as bigint) as baskets_30d,
+        cast(coalesce(sum(baskets) filter (where {{ within_days('age_days', 90) }}), 0) as bigint) as baskets_90d,
+        cast(sum(baskets) as bigint)                                                    as baskets_all,
+        cast(sum(coupon_baskets) as bigint)                                             as coupon_baskets_all,
+        coalesce(sum(spend) filter (where {{ within_days('age_days', 30) }}), 0)        as spend_30d,
+        coalesce(sum(spend) filter (where {{ within_days('age_days', 90) }}), 0)        as spend_90d,
+        sum(spend)                                                                      as spend_all,
+        sum(retail_disc)                                                                as retail_disc_all,
+        cast(sum(coupon_lines) as bigint)                                               as coupon_lines_all,
+        cast(coalesce(sum(coupon_lines) filter (where {{ within_days('age_days', 90) }}), 0) as bigint) as coupon_lines_90d,
+        sum(coupon_discount)                                                            as coupon_discount_all,
+        sum(private_label_spend)                                                        as private_label_spend_all,
+        {% for dep in departments %}
+        sum(spend_{{ dep | lower | replace(' ', '_') }})                                as spend_all_{{ dep | lower | replace(' ', '_') }},
+        {% endfor %}
+        sum(spend_other)                                                                as spend_all_other
+    from days
     group by 1, 2
 ),
 
-line_features as (
+first_days as (
+    -- the items (int_household_firsts) a household first bought on each day, counted per kind
+    -- once per build, so that the join with the as-of dates reads one row per household and day
     select
-        as_of_date, household_id,
-        count(distinct store_id)                                        as n_stores,
-        count(distinct product_id) filter (where {{ within_days('age_days', 90) }})        as n_products_90d,
-        count(distinct product_id)                                      as n_products_all,
-        count(distinct department)                                      as n_departments,
-        count(*) filter (where is_coupon_line)                          as coupon_lines_all,
-        count(*) filter (where is_coupon_line and {{ within_days('age_days', 90) }})       as coupon_lines_90d,
-        coalesce(sum(coupon_discount) filter (where is_coupon_line), 0) as coupon_discount_all,
-        coalesce(sum(retail_disc) / nullif(sum(sales_value + retail_disc), 0), 0) as retail_disc_share,
-        coalesce(sum(sales_value) filter (where is_private_label) / nullif(sum(sales_value), 0), 0)
-                                                                        as private_label_share,
-        {% for dep in departments %}
-        coalesce(sum(sales_value) filter (where department = '{{ dep }}') / nullif(sum(sales_value), 0), 0)
-            as dept_share_{{ dep | lower | replace(' ', '_') }},
-        {% endfor %}
-        coalesce(sum(sales_value) filter (where department is null or department not in
-            ('{{ departments | join("', '") }}')) / nullif(sum(sales_value), 0), 0) as dept_share_other
-    from lines
+        household_id, first_date,
+        count(*) filter (where item_kind = 'store')                                     as new_stores,
+        count(*) filter (where item_kind = 'product')                                   as new_products,
+        count(*) filter (where item_kind = 'department')                                as new_departments
+    from {{ ref('int_household_firsts') }}
+    group by 1, 2
+),
+
+firsts as (
+    -- all-time distinct counts: the items first bought before S
+    select
+        d.as_of_date, f.household_id,
+        cast(sum(f.new_stores) as bigint)                                               as n_stores,
+        cast(sum(f.new_products) as bigint)                                             as n_products_all,
+        cast(sum(f.new_departments) as bigint)                                          as n_departments
+    from dates d
+    join first_days f on {{ before_as_of('f.first_date', 'd.as_of_date') }}
+    group by 1, 2
+),
+
+recent_products as (
+    -- distinct products of the 90-day window: the window's basket lines only (a range join)
+    select d.as_of_date, t.household_id, count(distinct t.product_id) as n_products_90d
+    from dates d
+    join {{ ref('stg_transactions') }} t
+      on {{ before_as_of('t.transaction_date', 'd.as_of_date') }}
+     and {{ on_or_after_days_before('t.transaction_date', 'd.as_of_date', 90) }}
     group by 1, 2
 ),
 
@@ -135,29 +138,32 @@ select
     b.baskets_30d,
     b.baskets_90d,
     b.baskets_all,
-    b.baskets_30d / (least(30, b.history_days) / 7.0)          as baskets_per_week_30d,
-    b.baskets_90d / (least(90, b.history_days) / 7.0)          as baskets_per_week_90d,
-    b.baskets_all / (b.history_days / 7.0)                     as baskets_per_week_all,
-    b.spend_30d / (least(30, b.history_days) / 7.0)            as spend_per_week_30d,
-    b.spend_90d / (least(90, b.history_days) / 7.0)            as spend_per_week_90d,
-    b.spend_all / (b.history_days / 7.0)                       as spend_per_week_all,
-    b.spend_90d,
-    b.avg_basket_value_90d,
-    b.avg_basket_value_all,
-    b.share_baskets_with_coupon,
-    l.n_stores,
-    l.n_products_90d,
-    l.n_products_all,
-    l.n_departments,
-    l.coupon_lines_all,
-    l.coupon_lines_90d,
-    l.coupon_discount_all,
-    l.retail_disc_share,
-    l.private_label_share,
+    b.baskets_30d / (least(30, b.history_days) / 7.0)                          as baskets_per_week_30d,
+    b.baskets_90d / (least(90, b.history_days) / 7.0)                          as baskets_per_week_90d,
+    b.baskets_all / (b.history_days / 7.0)                                     as baskets_per_week_all,
+    cast(b.spend_30d as double) / (least(30, b.history_days) / 7.0)            as spend_per_week_30d,
+    cast(b.spend_90d as double) / (least(90, b.history_days) / 7.0)            as spend_per_week_90d,
+    cast(b.spend_all as double) / (b.history_days / 7.0)                       as spend_per_week_all,
+    cast(b.spend_90d as double)                                                as spend_90d,
+    cast(b.spend_90d as double) / nullif(b.baskets_90d, 0)                     as avg_basket_value_90d,
+    cast(b.spend_all as double) / b.baskets_all                                as avg_basket_value_all,
+    b.coupon_baskets_all / b.baskets_all::double                               as share_baskets_with_coupon,
+    coalesce(f.n_stores, 0)                                                    as n_stores,
+    coalesce(p.n_products_90d, 0)                                              as n_products_90d,
+    coalesce(f.n_products_all, 0)                                              as n_products_all,
+    coalesce(f.n_departments, 0)                                               as n_departments,
+    b.coupon_lines_all,
+    b.coupon_lines_90d,
+    cast(b.coupon_discount_all as double)                                      as coupon_discount_all,
+    coalesce(cast(b.retail_disc_all as double) / nullif(cast(b.spend_all + b.retail_disc_all as double), 0), 0)
+                                                                               as retail_disc_share,
+    coalesce(cast(b.private_label_spend_all as double) / nullif(cast(b.spend_all as double), 0), 0)
+                                                                               as private_label_share,
     {% for dep in departments %}
-    l.dept_share_{{ dep | lower | replace(' ', '_') }},
+    coalesce(cast(b.spend_all_{{ dep | lower | replace(' ', '_') }} as double) / nullif(cast(b.spend_all as double), 0), 0)
+        as dept_share_{{ dep | lower | replace(' ', '_') }},
     {% endfor %}
-    l.dept_share_other,
+    coalesce(cast(b.spend_all_other as double) / nullif(cast(b.spend_all as double), 0), 0) as dept_share_other,
     coalesce(h.campaigns_received, 0)                          as campaigns_received,
     coalesce(h.campaigns_received_type_a, 0)                   as campaigns_received_type_a,
     coalesce(h.campaigns_received_type_b, 0)                   as campaigns_received_type_b,
@@ -167,7 +173,8 @@ select
     coalesce(r.redemptions_90d, 0)                             as redemptions_90d,
     r.days_since_last_redemption,
     r.days_since_last_redemption is null                       as never_redeemed
-from basket_features b
-join line_features l using (as_of_date, household_id)
+from day_features b
+left join firsts f using (as_of_date, household_id)
+left join recent_products p using (as_of_date, household_id)
 left join history h using (as_of_date, household_id)
 left join redemptions r using (as_of_date, household_id)

@@ -47,7 +47,7 @@ affinity_lines as (
     -- lines the household bought before S on products that the campaign's coupons cover
     select cp.as_of_date, cp.campaign_id, t.household_id, t.basket_id, t.product_id, cp.coupon_upc,
            {{ days_before('t.transaction_date', 'cp.as_of_date') }} as age_days,
-           cast(t.sales_value as double) as sales_value,
+           t.sales_value,  -- a decimal: its sums are exact in any order (cast once, below)
            t.coupon_disc > 0 as is_coupon_line
     from campaign_products cp
     join {{ ref('stg_transactions') }} t
@@ -72,8 +72,8 @@ affinity as (
 affinity_spend as (
     -- spend counted once per line (a product can sit under several coupons of the campaign)
     select as_of_date, campaign_id, household_id,
-           sum(sales_value)                                                  as aff_spend_all,
-           coalesce(sum(sales_value) filter (where {{ within_days('age_days', 90) }}), 0)       as aff_spend_90d
+           cast(sum(sales_value) as double)                                  as aff_spend_all,
+           cast(coalesce(sum(sales_value) filter (where {{ within_days('age_days', 90) }}), 0) as double) as aff_spend_90d
     from (select distinct as_of_date, campaign_id, household_id, basket_id, product_id, age_days, sales_value
           from affinity_lines)
     group by 1, 2, 3
