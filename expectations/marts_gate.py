@@ -11,7 +11,11 @@ of a run (one for ``daily``, the range of a ``backfill``) it checks:
   must equal an independent recomputation from the ``baskets`` mart restricted to baskets dated
   before the run date, and every candidate must have such a basket. A feature built with data
   of the run date or later (a ``<=`` for a ``<``) breaks the equality or makes a day count 0.
-* ``household_features`` (every as-of date, the training side): the same leak check.
+* ``household_features`` (the training side): the same leak check, on the as-of dates this build
+  can have added: those after the last run date whose marts gate passed (``since``, read from the
+  lake's gate records by ``couponflow.app.gates``) through the last run date; every date when no
+  run passed before. A date's rows never change once built (its days are immutable), so checking
+  every date on every run cost a pass over the history per date and found nothing new.
 * ``candidate_counts``: every campaign that starts on a run date has candidates, exactly one per
   household with a purchase before that date; no candidate belongs to a campaign starting
   another day.
@@ -303,18 +307,19 @@ def candidates_frame(query: Query, run_dates: list[date]) -> pd.DataFrame:
     )
 
 
-def household_features_frame(query: Query, until: date) -> pd.DataFrame:
+def household_features_frame(query: Query, until: date, since: date | None = None) -> pd.DataFrame:
+    """The rows of the as-of dates in (since, until] (every date through ``until`` without since)."""
     return query(
         f"""
         with f as (select household_id, as_of_date, baskets_all, days_since_last_purchase,
                           days_since_last_redemption
-                   from marts.household_features where as_of_date <= ?),
+                   from marts.household_features where as_of_date <= ? and as_of_date > ?),
         {_RECOMPUTED.format(key="as_of_date")}
         select f.*, b.baskets_before, b.days_since_last_basket
         from f left join b using (household_id, as_of_date)
         order by as_of_date, household_id
     """,
-        [until],
+        [until, since or date.min],
     )
 
 
@@ -380,13 +385,15 @@ def label_of(run_dates: list[date]) -> str:
     return days[0].isoformat() if len(days) == 1 else f"{days[0].isoformat()}..{days[-1].isoformat()}"
 
 
-def marts_frames(query: Query, run_dates: list[date]) -> dict[str, pd.DataFrame]:
-    """What the gate validates, read from the warehouse as pandas DataFrames."""
+def marts_frames(query: Query, run_dates: list[date], since: date | None = None) -> dict[str, pd.DataFrame]:
+    """What the gate validates, read from the warehouse as pandas DataFrames: the run dates'
+    candidates, and the household features of the as-of dates after ``since`` (the last run date
+    whose marts gate passed; None: every date) through the last run date."""
     run_dates = sorted(set(run_dates))
     return {
         "scoring_candidates": candidates_frame(query, run_dates),
         "candidate_counts": candidate_counts_frame(query, run_dates),
-        "household_features": household_features_frame(query, run_dates[-1]),
+        "household_features": household_features_frame(query, run_dates[-1], since),
         "training_examples": labels_frame(query),
     }
 

@@ -11,13 +11,16 @@ downstream is written.
 from __future__ import annotations
 
 import io
+import json
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
+from couponflow.platform import manifest
 from couponflow.platform.contacts import do_not_contact, our_sends
 from couponflow.platform.gate_results import GateFailed, GateRun
+from couponflow.platform.lake import GATES, REPORT_GATES, date_of, dated_area, dated_prefix
 from couponflow.platform.quarantine import write_quarantine
 from couponflow.platform.resources import Resources
 from couponflow.platform.storage import ObjectStore
@@ -43,8 +46,25 @@ def enforce(store: ObjectStore, run: GateRun, day: date) -> GateRun:
 
 
 def check_marts(res: Resources, run_dates: list[date]) -> GateRun:
-    """The marts gate on the run dates' frames, read from the warehouse."""
-    return marts_gate.validate_marts(marts_gate.marts_frames(res.warehouse.query, run_dates), run_dates)
+    """The marts gate on the run dates' frames, read from the warehouse; the household features
+    only of the as-of dates after the last date whose marts gate passed (``marts_gated_through``)."""
+    since = marts_gated_through(res.store, min(run_dates))
+    return marts_gate.validate_marts(marts_gate.marts_frames(res.warehouse.query, run_dates, since), run_dates)
+
+
+def marts_gated_through(store: ObjectStore, before: date) -> date | None:
+    """The newest run date before ``before`` whose gate record (``gates/date=D/``, published only
+    once its gates passed) holds a marts gate that ran: every as-of date through it was checked,
+    by that run or an earlier one. None when there is none (a fresh lake: check every date)."""
+    listed = {date_of(k) for k in store.list(dated_area(GATES)) if k.endswith("/" + manifest.MANIFEST)}
+    for day in sorted((d for d in listed if d < before), reverse=True):
+        ds = manifest.read(store, dated_prefix(GATES, day))
+        if ds is None or not any(o["name"] == REPORT_GATES for o in ds.objects):
+            continue
+        record = json.loads(manifest.read_object(store, ds, REPORT_GATES))
+        if not record.get("failure") and record.get("gates", {}).get("marts", {}).get("ran"):
+            return day
+    return None
 
 
 def campaign_inputs(res: Resources, decision: CampaignDecision) -> campaign_gate.CampaignInputs:

@@ -180,3 +180,34 @@ def test_a_failing_marts_gate_is_quarantined_and_stops(frames, tmp_path):
     kept = pd.read_parquet(io.BytesIO(store.get(f"{prefix}/scoring_candidates.parquet")))
     assert len(kept) == len(bad["scoring_candidates"])
     assert json.loads(store.get(f"{prefix}/validation.json"))["success"] is False
+
+
+def test_the_gate_reads_only_the_as_of_dates_after_the_last_gated_run(landed_year, source, tmp_path):
+    """A run whose marts gate passed (its gate record in the lake) covers every as-of date through
+    its run date: the next run checks the household features of the new dates only, and a bad row
+    of a new date still stops it."""
+    from couponflow.app.gates import marts_gated_through
+    from couponflow.app.report.writer import publish_gate_record
+    from tests.helpers import resources
+
+    store = LocalStore(tmp_path / "lake")
+    res = resources(landed_year["settings"], store, source)
+    earlier = date(2017, 10, 18)  # campaign 17 starts
+    assert marts_gated_through(store, D) is None
+
+    def as_of_dates(run) -> list[date]:
+        return sorted(pd.to_datetime(run.frames["household_features"]["as_of_date"]).dt.date.unique())
+
+    first = check_marts(res, [earlier])
+    assert len(as_of_dates(first)) == 17 and as_of_dates(first)[-1] == earlier  # a fresh lake: every date
+    publish_gate_record(store, earlier, {"marts": first.results})
+    assert marts_gated_through(store, D) == earlier
+    assert marts_gated_through(store, earlier) is None  # only records before the run date count
+
+    run = check_marts(res, [D])
+    assert as_of_dates(run) == [D]
+    assert all(r.status == "pass" for r in run.results)
+    bad = {k: v.copy() for k, v in run.frames.items()}
+    _training_leak(bad)
+    (result,) = validate_marts(bad, [D], tables=["household_features"]).results
+    assert not result.success and "date=2017-10-30" in result.one_line()
