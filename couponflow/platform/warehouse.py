@@ -83,8 +83,13 @@ def connect(settings: Settings):
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(settings.warehouse_path))
     # SET, not connect(config=): an open instance of the file (dbt's, in this process) refuses a
-    # second connection whose config differs from its own
+    # second connection whose config differs from its own. DuckDB refuses to SET temp_directory
+    # once a query has spilled there, even to the same folder: set it only when it differs
     for name, value in duckdb_config(settings).items():
+        if name == "temp_directory":
+            (current,) = con.execute("select current_setting('temp_directory')").fetchone()
+            if str(current).rstrip("/") == value.rstrip("/"):
+                continue
         con.execute(f"set {name} = {_sql_str(value)}")
     try:
         yield con
@@ -204,20 +209,25 @@ def run_dbt(settings: Settings, *args: str) -> DbtResult:
     os.environ.update(env)
     command = " ".join(a for a in args if not a.startswith("-")) or "build"
     try:
-        res = _runner(settings, collect).invoke(
-            [
-                *(args or ("build",)),
-                "--project-dir",
-                str(DBT_PROJECT_DIR),
-                "--profiles-dir",
-                str(DBT_PROJECT_DIR),
-                "--target-path",
-                str(settings.dbt_target_dir),
-                "--log-path",
-                str(settings.dbt_log_dir),
-                "--quiet",
-            ]
-        )
+        # the spill folder is the database instance's, not a cursor's: it is SET here, on a
+        # connection held open while dbt runs (dbt's own joins the same instance), not in the
+        # profile, whose settings dbt SETs again on every cursor, which DuckDB refuses once a
+        # query has spilled (every node after a build's first spill failed)
+        with connect(settings):
+            res = _runner(settings, collect).invoke(
+                [
+                    *(args or ("build",)),
+                    "--project-dir",
+                    str(DBT_PROJECT_DIR),
+                    "--profiles-dir",
+                    str(DBT_PROJECT_DIR),
+                    "--target-path",
+                    str(settings.dbt_target_dir),
+                    "--log-path",
+                    str(settings.dbt_log_dir),
+                    "--quiet",
+                ]
+            )
     except ValueError as exc:  # prefect-dbt's way of saying that dbt could not start
         raise WarehouseError(f"dbt {command} could not run: {exc}") from exc
     finally:

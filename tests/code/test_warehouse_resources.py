@@ -49,3 +49,20 @@ def test_a_bad_value_is_one_line_naming_the_variable(tmp_path, monkeypatch, var,
     monkeypatch.setenv(f"COUPONFLOW_DUCKDB_{var}", value)
     with pytest.raises(SettingsError, match=f"COUPONFLOW_DUCKDB_{var}"):
         load_settings(home=tmp_path)
+
+
+def test_a_query_that_spilled_does_not_break_the_next_ones(tmp_path, monkeypatch):
+    """DuckDB refuses to SET temp_directory once a query has spilled there, even to the same
+    folder: with the folder SET on every dbt cursor, every node after a build's first spill
+    failed. Under a small limit a query spills; later dbt commands and a connection of ours in the
+    same process still run, and spill to the home's folder."""
+    monkeypatch.setenv("COUPONFLOW_DUCKDB_MEMORY_LIMIT", "100MB")
+    settings = load_settings(home=tmp_path / "home")
+    spill = "select count(*) as n from (select md5(range::varchar) as b from range(3000000) order by b)"
+    assert run_dbt(settings, "show", "--inline", spill).shown == [{"n": 3_000_000}]
+    (row,) = run_dbt(settings, "show", "--inline", SHOW).shown
+    assert row["temp_directory"] == str(settings.duckdb_spill_dir)
+    with connect(settings) as con:
+        assert con.execute(spill).fetchone() == (3_000_000,)
+        assert con.sql(SHOW).fetchone()[2] == str(settings.duckdb_spill_dir)
+    assert run_dbt(settings, "show", "--inline", spill).shown == [{"n": 3_000_000}]
