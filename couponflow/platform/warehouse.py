@@ -87,8 +87,8 @@ def connect(settings: Settings):
     # once a query has spilled there, even to the same folder: set it only when it differs
     for name, value in duckdb_config(settings).items():
         if name == "temp_directory":
-            (current,) = con.execute("select current_setting('temp_directory')").fetchone()
-            if str(current).rstrip("/") == value.rstrip("/"):
+            row = con.execute("select current_setting('temp_directory')").fetchone()
+            if row is not None and str(row[0]).rstrip("/") == value.rstrip("/"):
                 continue
         con.execute(f"set {name} = {_sql_str(value)}")
     try:
