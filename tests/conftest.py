@@ -30,6 +30,10 @@ os.environ["COUPONFLOW_HOME"] = str(_SESSION_DIR / "default-home")
 # test_daily_flow's test_dbt_nodes_are_prefect_tasks runs the flow with it, the default of a real run
 os.environ["COUPONFLOW_DBT_NODE_TASKS"] = "false"
 
+# Prefect configures its console log handler when it is first imported, on the sys.stderr of that
+# moment: imported first inside a CliRunner (the CLI imports Prefect lazily), every later flow's log
+# lines would land in that test's captured output. Import it here, with the settings above.
+import prefect.main  # noqa: E402, F401 - prefect.main sets up logging; a bare `import prefect` is lazy
 import pytest  # noqa: E402
 
 from couponflow.platform.config import Settings, load_settings  # noqa: E402
