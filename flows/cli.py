@@ -11,13 +11,17 @@ import os
 import posixpath
 import shlex
 import sys
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 
 from couponflow.platform.config import SettingsError, load_settings, offline_environment
 from couponflow.platform.lake import SENDS
+
+T = TypeVar("T")
 
 app = typer.Typer(
     add_completion=False,
@@ -112,11 +116,16 @@ def _check_dates(settings, *days: date | None):
 
 
 def _verify(store) -> None:
-    """A store verified in seconds: misconfigured exits 2, unreachable exits 5."""
+    """A store (the drop zone's) verified in seconds: misconfigured exits 2, unreachable exits 5."""
+    _store_checked(store.verify)
+
+
+def _store_checked(check: Callable[[], T]) -> T:
+    """``check()``, with a misconfigured store as one line and exit 2, an unreachable one exit 5."""
     from couponflow.platform.storage import StoreMisconfigured, StoreUnreachable
 
     try:
-        store.verify()
+        return check()
     except StoreMisconfigured as exc:
         typer.echo(f"couponflow: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -165,16 +174,9 @@ def _lock_home(ctx: typer.Context, settings) -> None:
 def _check_store(settings):
     """The lake's store, checked before any flow (and Prefect) starts, in seconds: a bucket that
     does not exist or refused credentials exit 2, an endpoint that cannot be reached exits 5."""
-    from couponflow.platform.storage import StoreMisconfigured, StoreUnreachable, check_store
+    from couponflow.platform.storage import check_store
 
-    try:
-        return check_store(settings)
-    except StoreMisconfigured as exc:
-        typer.echo(f"couponflow: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except StoreUnreachable as exc:
-        typer.echo(f"couponflow: {exc}", err=True)
-        raise typer.Exit(5) from None
+    return _store_checked(lambda: check_store(settings))
 
 
 def _where(store, key: str) -> str:
