@@ -222,6 +222,9 @@ def main() -> None:
     ap.add_argument("--sizes", default="real,10000,100000,1000000")
     ap.add_argument("--memory-limit", default=None, help="COUPONFLOW_DUCKDB_MEMORY_LIMIT for every run")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results_scale.txt"))
+    ap.add_argument(
+        "--short", action="store_true", help="every size on the 1M calendar: 92 days of history, then 2017-04-04"
+    )
     ap.add_argument("--keep", default=None, help="keep the homes under this folder (default: temporary)")
     args = ap.parse_args()
     out = Path(args.out)
@@ -236,7 +239,7 @@ def main() -> None:
     done = []
     base = Path(args.keep or tempfile.mkdtemp(prefix="couponflow-scale-"))
     for size in args.sizes.split(","):
-        day = SHORT_DAY if size == "1000000" else YEAR_DAY
+        day = SHORT_DAY if size == "1000000" or args.short else YEAR_DAY
         home = base / f"home-{size}"
         gen = generation(size, day - timedelta(days=1))
         cold = run_day(home, size, day - timedelta(days=1), args.memory_limit)
