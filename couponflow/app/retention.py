@@ -55,7 +55,7 @@ from couponflow.platform.storage import ObjectStore
 DEFAULT_KEEP_DAYS = 90
 KEEP_RUNS = 10  # couponflow status shows the last 10 runs by default
 # areas gc never deletes from, whatever a plan says (a second line of defence)
-PROTECTED = ("raw/", "decisions/", "campaigns/", "replay/", "gates/", "registry/", "config/", "erasures/")
+PROTECTED = ("raw/", "decisions/", "campaigns/", "replay/", "gates/", "registry/", "config/", "erasures/", "segments/")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from couponflow.app import report, retention
 from couponflow.app.publishing import advance_latest, publish_campaign
 from couponflow.platform import manifest
 from couponflow.platform.config import Settings, load_settings
+from couponflow.platform.contract import RAW_TABLES, SNAPSHOT_TABLES
 from couponflow.platform.gate_results import CheckResult, GateResult
 from couponflow.platform.storage import LocalStore, ObjectStore
 from tests.helpers import handmade_decision
@@ -24,7 +25,7 @@ from tests.helpers import handmade_decision
 OLD, STOPPED, LATEST, NEWEST = date(2017, 1, 10), date(2017, 2, 1), date(2017, 3, 1), date(2017, 5, 1)
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 KEEP = 30  # keep_from = NEWEST - 30 days = 2017-04-01
-PROTECTED = ("raw/", "decisions/", "campaigns/", "gates/", "registry/", "config/", "erasures/", "replay/")
+PROTECTED = ("raw/", "decisions/", "campaigns/", "gates/", "registry/", "config/", "erasures/", "replay/", "segments/")
 
 
 def _passed(gate: str, table: str, partition: str) -> GateResult:
@@ -54,8 +55,13 @@ def build_lake(store: ObjectStore, settings: Settings) -> None:
     """A lake with everything gc may meet: published days, reports (one of a stopped run),
     dictionaries, quarantine, run records, the registry, and scratch and caches in the home."""
     raw = manifest.parquet_bytes(pa.table({"household_id": [1, 2], "basket_id": [10, 11]}))
-    manifest.publish(store, "raw/transactions/date=2017-01-09", {"part-0.parquet": raw}, {"kind": "raw"})
-    manifest.publish(store, "raw/products/snapshot", {"part-0.parquet": raw}, {"kind": "raw"})
+    # raw partitions of the contract's schema (empty): the report re-validates the lake's raw rows
+    landed = {name: manifest.parquet_bytes(t.schema.empty_table()) for name, t in RAW_TABLES.items()}
+    manifest.publish(
+        store, "raw/transactions/date=2017-01-09", {"part-0.parquet": landed["transactions"]}, {"kind": "raw"}
+    )
+    for t in SNAPSHOT_TABLES:
+        manifest.publish(store, f"raw/{t.name}/snapshot", {"part-0.parquet": landed[t.name]}, {"kind": "raw"})
     for day in (OLD, LATEST, NEWEST):
         publish_campaign(store, settings, handmade_decision(day, [1, 2, 3]))
         report.publish_gate_record(store, day, {"campaign": [_passed("campaign", "sends", day.isoformat())]})
@@ -95,7 +101,7 @@ def build_lake(store: ObjectStore, settings: Settings) -> None:
     )
     cache = settings.lake_cache_dir / "raw/transactions/date=2017-01-09"
     cache.mkdir(parents=True)
-    (cache / "part-0.parquet").write_bytes(raw)  # a valid copy: kept
+    (cache / "part-0.parquet").write_bytes(landed["transactions"])  # a valid copy: kept
     (cache / "validation.json").write_bytes(b"not listed")  # no manifest lists it: stale
     gone = settings.lake_cache_dir / "raw/transactions/date=2016-12-31"
     gone.mkdir(parents=True)
@@ -168,6 +174,8 @@ def test_a_dry_run_deletes_nothing_and_lists_exactly_what_gc_deletes(lake):
 
 def test_gc_never_touches_raw_decisions_campaigns_gates_or_the_registry(lake):
     store, settings = lake
+    store.put("segments/cut=2017-07-12/segments.parquet", b"a fit: later dates' segments depend on it")
+    store.put("segments/date=2017-04-20/segments.parquet", b"a decided date's segments")
     before = _lake(store)
     kept = {k: v for k, v in before.items() if k.startswith(PROTECTED)}
     assert {k.split("/")[0] for k in kept} == {p.rstrip("/") for p in PROTECTED}
