@@ -243,6 +243,15 @@ BAD = {
 }
 
 
+def _landing_stops(local: Path, store: LocalStore, monkeypatch) -> pytest.ExceptionInfo[GateFailed]:
+    """Land the local drop zone ``local`` into ``store``: it must stop like a gate."""
+    monkeypatch.setenv("COUPONFLOW_SOURCE", "dropzone")
+    monkeypatch.setenv("COUPONFLOW_DROPZONE_URL", str(local))
+    with pytest.raises(GateFailed) as exc:
+        land_through(store, get_source(load_settings()), DAYS[-1])
+    return exc
+
+
 @pytest.mark.parametrize("kind", sorted(BAD))
 def test_a_bad_file_is_quarantined_with_one_line_and_a_corrected_drop_lands(kind, example, tmp_path, monkeypatch):
     local = tmp_path / "drop"
@@ -253,11 +262,8 @@ def test_a_bad_file_is_quarantined_with_one_line_and_a_corrected_drop_lands(kind
     for old in folder.glob("part-*"):
         old.unlink()
     (folder / name).write_bytes(data)
-    monkeypatch.setenv("COUPONFLOW_SOURCE", "dropzone")
-    monkeypatch.setenv("COUPONFLOW_DROPZONE_URL", str(local))
     store = LocalStore(tmp_path / "lake")
-    with pytest.raises(GateFailed) as exc:
-        land_through(store, get_source(load_settings()), DAYS[-1])
+    exc = _landing_stops(local, store, monkeypatch)
     line = str(exc.value)
     assert f"drop zone file coupon_redemptions/date={DAYS[1]}/{name}" in line and problem in line, line
     assert "\n" not in line and "Fix: correct the file in the drop zone" in line
@@ -441,11 +447,8 @@ def test_rows_the_raw_gate_refuses_are_quarantined_from_the_drop_zone(kind, exam
     edit, check = GATE_KINDS[kind]
     path = local / f"transactions/date={DAYS[1]}/part-0.parquet"
     pq.write_table(edit(pq.read_table(path)), path)
-    monkeypatch.setenv("COUPONFLOW_SOURCE", "dropzone")
-    monkeypatch.setenv("COUPONFLOW_DROPZONE_URL", str(local))
     store = LocalStore(tmp_path / "lake")
-    with pytest.raises(GateFailed) as exc:
-        land_through(store, get_source(load_settings()), DAYS[-1])
+    exc = _landing_stops(local, store, monkeypatch)
     line = str(exc.value)
     assert "transactions" in line and DAYS[1].isoformat() in line and "Fix:" in line and "\n" not in line, line
     assert check in [c.check for r in exc.value.results for c in r.failures]
