@@ -8,6 +8,7 @@ page lists must link its Data Docs page (the issue: "the raw daily tables get no
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 from couponflow.app import report
@@ -59,6 +60,35 @@ def test_a_killed_then_rerun_catch_up_reports_the_same_bytes_and_links_every_raw
         assert row["docs"], row
         page = row["docs"].removeprefix("data-docs/")
         assert page in published and f"/{row['partition']}/" in page, row
+
+    # every covered daily partition links its own page, which names it (raw_docs), and so does
+    # every partition a folded problem lists
+    days = [d.isoformat() for d in covered_days(lakes["killed"].store, D)]
+    prefix = f"reports/date={D.isoformat()}/"
+
+    def opens_naming(href: str, partition: str) -> None:
+        assert href and href.removeprefix("data-docs/") in published, (href, partition)
+        html = a[prefix + href].decode()
+        assert re.search(rf'Run Name</div></td><td[^>]*><div class="show-scrollbars">{partition}</div>', html), href
+
+    by_table = gates["partition_docs"]
+    assert sorted(by_table) == ["campaigns", "coupon_redemptions", "transactions"]
+    for table, parts in by_table.items():
+        assert [p["partition"] for p in parts] == days, table
+        for p in parts:
+            opens_naming(p["docs"], p["partition"])
+            if table == "transactions":
+                opens_naming(p["profile"], p["partition"])
+                assert "/profile/" in p["profile"]
+    for problem in gates["landed"]:
+        listed = [d for d in problem["partitions"] if d != "..."]
+        assert [d["partition"] for d in problem["partition_docs"]] == listed
+        for d in problem["partition_docs"]:
+            opens_naming(d["docs"], d["partition"])
+    unknown_pages = next(p for p in gates["landed"] if p["column"] == "unknown_product_lines")["partition_docs"]
+    assert all("/profile/" in d["docs"] for d in unknown_pages)  # the page that holds that check
+    page = a[prefix + "index.html"].decode()
+    assert all(f">{d}</a>" in page for d in days)
 
 
 def test_a_report_covers_the_days_since_the_last_published_date(source, tmp_path):

@@ -8,6 +8,7 @@ landed nothing new) keeps its last results, unless those come from a run that st
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date
 from typing import Any
 
@@ -147,6 +148,46 @@ def _page_for(
     return None
 
 
+def _problem_page(
+    pages: dict[tuple, str], recs: list[dict[str, Any]], problem: dict[str, Any], partition: str
+) -> str | None:
+    """The page of the partition's own validation that holds the problem's expectation (the row
+    suite's or the profile's), else the page that covered it."""
+    for rec in recs:
+        cf = rec["meta"]["couponflow"]
+        if cf["gate"] != "raw" or cf["table"] != problem["table"] or cf["label"] != partition:
+            continue
+        for r in rec["results"]:
+            cfg = r["expectation_config"]
+            if cfg["type"] == problem["check"] and cfg["kwargs"].get("column") == problem["column"]:
+                key = record_key(rec)
+                if key in pages:
+                    return f"{DATA_DOCS}/{pages[key]}"
+    return _page_for(pages, recs, "raw", problem["table"], partition)
+
+
+def _is_day(label: str) -> bool:
+    with suppress(ValueError):
+        date.fromisoformat(label)
+        return True
+    return False
+
+
+def partition_docs(recs: list[dict[str, Any]], pages: dict[tuple, str]) -> dict[str, list[dict[str, str]]]:
+    """Every raw daily partition validated alone (``raw_docs``), per table, in date order: the
+    page of its row suite (``docs``) and of its partition profile (``profile``, transactions)."""
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for rec in recs:
+        cf = rec["meta"]["couponflow"]
+        key = record_key(rec)
+        if cf["gate"] != "raw" or cf["partitions"] != [cf["label"]] or not _is_day(cf["label"]) or key not in pages:
+            continue
+        kind = "profile" if ".profile" in rec["suite_name"] else "docs"
+        entry = out.setdefault(cf["table"], {}).setdefault(cf["label"], {"partition": cf["label"]})
+        entry[kind] = f"{DATA_DOCS}/{pages[key]}"
+    return {t: [days[d] for d in sorted(days)] for t, days in sorted(out.items())}
+
+
 def _row(gate: str, g: dict[str, Any], recs: list[dict[str, Any]], pages: dict[tuple, str]) -> dict[str, Any]:
     return {
         "gate": gate,
@@ -168,7 +209,14 @@ def gate_rows(raw_results: list[dict[str, Any]], record: dict[str, Any], pages: 
         rows += [_row(gate, g, recs, pages) for g in record["gates"].get(gate, {}).get("results", [])]
     raw = record["gates"].get("raw", {})
     landed = [
-        {**p, "docs": _page_for(pages, recs, "raw", p["table"], p["partitions"][0])} for p in raw.get("problems", [])
+        {
+            **p,
+            "docs": _page_for(pages, recs, "raw", p["table"], p["partitions"][0]),
+            "partition_docs": [
+                {"partition": d, "docs": _problem_page(pages, recs, p, d)} for d in p["partitions"] if d != "..."
+            ],
+        }
+        for p in raw.get("problems", [])
     ]
     summary = {}
     for gate in GATE_ORDER:
@@ -182,4 +230,10 @@ def gate_rows(raw_results: list[dict[str, Any]], record: dict[str, Any], pages: 
             summary[gate] = "fail" if "fail" in statuses else ("warn" if "warn" in statuses else "pass")
     if record.get("failed_gate") in summary:
         summary[record["failed_gate"]] = "fail"
-    return {"summary": summary, "rows": rows, "landed": landed, "partitions_gated": raw.get("partitions_gated", {})}
+    return {
+        "summary": summary,
+        "rows": rows,
+        "landed": landed,
+        "partitions_gated": raw.get("partitions_gated", {}),
+        "partition_docs": partition_docs(recs, pages),
+    }

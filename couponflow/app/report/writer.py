@@ -21,16 +21,17 @@ from typing import Any
 
 import pandas as pd
 
+from couponflow.app.history_inputs import load_scorer
 from couponflow.app.outcomes import closed_campaigns
 from couponflow.app.publishing import published_decisions
-from couponflow.app.report import raw_section
+from couponflow.app.report import raw_docs, raw_section
 from couponflow.app.report.content import SEGMENTS, ClosedInputs, ReportInputs, build_report
 from couponflow.app.report.gates import gate_record, raw_entry
 from couponflow.app.report.monitoring_inputs import alert_breaches, monitoring_inputs, previous_breaches
 from couponflow.app.report.plots import plots
 from couponflow.app.report.render import render_html
 from couponflow.app.report.segment_inputs import segment_inputs
-from couponflow.platform import data_dictionary, manifest
+from couponflow.platform import data_dictionary, manifest, snapshots
 from couponflow.platform.contract import DAILY_TABLES, SNAPSHOT_TABLES
 from couponflow.platform.gate_results import GateResult
 from couponflow.platform.lake import (
@@ -49,9 +50,8 @@ from couponflow.platform.lake import (
 from couponflow.platform.resources import Resources
 from couponflow.platform.storage import ObjectStore
 from couponflow.platform.warehouse import WarehouseError
-from expectations.docs import build_data_docs, docs_files
+from expectations.docs import build_data_docs, build_partition_pages, docs_files
 from models.registry import Registry
-from models.scoring import load_scorer
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def raw_gate_results(store: ObjectStore, run_date: date) -> list[dict[str, Any]]
     """The published raw-gate results of the data that ``daily(run_date)`` decides on."""
     out = []
     prefixes = [raw_prefix(t.name, run_date - timedelta(days=1)) for t in DAILY_TABLES]
-    prefixes += [raw_prefix(t.name, None) for t in SNAPSHOT_TABLES]
+    prefixes += [p for t in SNAPSHOT_TABLES if (p := snapshots.prefix_on(store, t.name, run_date - timedelta(days=1)))]
     for prefix in prefixes:
         ds = manifest.read(store, prefix)
         if ds is not None and any(o["name"] == VALIDATION for o in ds.objects):
@@ -117,7 +117,7 @@ def _redemption_trend(res: Resources, run_date: date) -> pd.DataFrame | None:
 def _closed(res: Resources, run_date: date) -> ClosedInputs:
     """Our closed campaigns measured against the lake; today's champion is the off-policy target."""
     registry = Registry(res.store)
-    target = load_scorer(registry, registry.champion(), res.settings.prior_strength)
+    target = load_scorer(res.warehouse, registry, registry.champion(), res.settings.prior_strength)
     answers = res.source.answers_our_sends  # DESIGN, honest lift: else lift is n/a
     rows = closed_campaigns(res, run_date, answers_our_sends=answers, target=target)
     return ClosedInputs(rows, not answers, target.version)
@@ -153,6 +153,15 @@ def publish_data_dictionary(res: Resources) -> str | None:
     return digest
 
 
+RAW_DOCS_CACHE = "raw-docs-cache"  # HOME/work/: each partition's page, rendered once per content
+
+
+def raw_partition_records(res: Resources, run_date: date, failed_gate: str | None) -> list[dict[str, Any]]:
+    """GX's record of every daily partition the report covers (``raw_docs``); none when the raw
+    gate stopped the run (its partitions are in quarantine, not in the lake)."""
+    return [] if failed_gate == "raw" else raw_docs.partition_records(res.store, res.source, run_date)
+
+
 def write_report(
     res: Resources,
     run_date: date,
@@ -182,6 +191,10 @@ def write_report(
     record["late"] = (previous or {}).get("late") if failure is None else None
     docs_dir = res.settings.work_dir / DATA_DOCS / f"date={run_date.isoformat()}"
     pages = build_data_docs(record["validations"], docs_dir, run_date)
+    # every covered daily partition's own page (raw_docs); gates.json keeps the rows' records only
+    partitions = raw_partition_records(res, run_date, failed_gate)
+    pages.update(build_partition_pages(partitions, docs_dir, res.settings.work_dir / RAW_DOCS_CACHE))
+    shown = {**record, "validations": record["validations"] + partitions}
     publish_data_docs(store, f"{prefix}/{DATA_DOCS}", docs_dir, run_date)
 
     dictionary = publish_data_dictionary(res) if res.warehouse.exists else None
@@ -204,7 +217,7 @@ def write_report(
         content = build_report(
             ReportInputs(
                 run_date,
-                record,
+                shown,
                 pages,
                 raw_gate_results(store, run_date),
                 campaign.manifest if campaign else None,
