@@ -21,7 +21,6 @@ from typing import Any
 
 import pandas as pd
 
-from couponflow.app.history_inputs import load_scorer
 from couponflow.app.outcomes import closed_campaigns
 from couponflow.app.publishing import published_decisions
 from couponflow.app.report import raw_docs, raw_section
@@ -31,7 +30,7 @@ from couponflow.app.report.monitoring_inputs import alert_breaches, monitoring_i
 from couponflow.app.report.plots import plots
 from couponflow.app.report.render import render_html
 from couponflow.app.report.segment_inputs import segment_inputs
-from couponflow.platform import data_dictionary, manifest, snapshots
+from couponflow.platform import data_dictionary, manifest
 from couponflow.platform.contract import DAILY_TABLES, SNAPSHOT_TABLES
 from couponflow.platform.gate_results import GateResult
 from couponflow.platform.lake import (
@@ -52,6 +51,7 @@ from couponflow.platform.storage import ObjectStore
 from couponflow.platform.warehouse import WarehouseError
 from expectations.docs import build_data_docs, build_partition_pages, docs_files
 from models.registry import Registry
+from models.scoring import load_scorer
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def raw_gate_results(store: ObjectStore, run_date: date) -> list[dict[str, Any]]
     """The published raw-gate results of the data that ``daily(run_date)`` decides on."""
     out = []
     prefixes = [raw_prefix(t.name, run_date - timedelta(days=1)) for t in DAILY_TABLES]
-    prefixes += [p for t in SNAPSHOT_TABLES if (p := snapshots.prefix_on(store, t.name, run_date - timedelta(days=1)))]
+    prefixes += [raw_prefix(t.name, None) for t in SNAPSHOT_TABLES]
     for prefix in prefixes:
         ds = manifest.read(store, prefix)
         if ds is not None and any(o["name"] == VALIDATION for o in ds.objects):
@@ -117,7 +117,7 @@ def _redemption_trend(res: Resources, run_date: date) -> pd.DataFrame | None:
 def _closed(res: Resources, run_date: date) -> ClosedInputs:
     """Our closed campaigns measured against the lake; today's champion is the off-policy target."""
     registry = Registry(res.store)
-    target = load_scorer(res.warehouse, registry, registry.champion(), res.settings.prior_strength)
+    target = load_scorer(registry, registry.champion(), res.settings.prior_strength)
     answers = res.source.answers_our_sends  # DESIGN, honest lift: else lift is n/a
     rows = closed_campaigns(res, run_date, answers_our_sends=answers, target=target)
     return ClosedInputs(rows, not answers, target.version)
