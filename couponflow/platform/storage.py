@@ -244,16 +244,22 @@ class S3Store:
             return False
 
     def list(self, prefix: str) -> list[str]:
+        return sorted(self.list_objects(prefix))
+
+    def list_objects(self, prefix: str) -> dict[str, tuple[int, str]]:
+        """key -> (size, ETag without quotes) of every object under ``prefix``, from the listing
+        alone (no object is read)."""
         full = self._key(prefix) if prefix else (f"{self.prefix}/" if self.prefix else "")
         strip = len(self.prefix) + 1 if self.prefix else 0
-        keys: list[str] = []
+        out: dict[str, tuple[int, str]] = {}
         token: str | None = None
         while True:
             kwargs = {"Prefix": full, **({"ContinuationToken": token} if token else {})}
             page = self._call("LIST", self._client.list_objects_v2, **kwargs)
-            keys.extend(obj["Key"][strip:] for obj in page.get("Contents", []))
+            for obj in page.get("Contents", []):
+                out[obj["Key"][strip:]] = (int(obj.get("Size", 0)), str(obj.get("ETag", "")).strip('"'))
             if not page.get("IsTruncated"):
-                return sorted(keys)
+                return out
             token = page["NextContinuationToken"]
 
     def delete(self, key: str) -> None:

@@ -20,5 +20,7 @@ def get_source(settings: Settings) -> Source:
     if settings.source == "dropzone":
         from couponflow.platform.sources.dropzone import DropZoneSource, open_zone
 
-        return DropZoneSource(open_zone(settings), settings.dropzone_answers_our_sends)
+        return DropZoneSource(
+            open_zone(settings), settings.dropzone_answers_our_sends, seen_dir=settings.home_dir / "dropzone-seen"
+        )
     raise ValueError(f"unknown COUPONFLOW_SOURCE {settings.source!r}")  # pragma: no cover - Literal

@@ -28,8 +28,24 @@ folder (as the bundled source lands its 2016 campaigns on its first day).
 **What was landed.** ``drop_files`` gives the sha256 of every data file of a day or snapshot.
 Landing records them in the partition's manifest and refuses, with a line naming the file, a
 drop file that changed after its day was landed (``DropFileChanged``); ``--reland D`` re-lands
-the day instead. Reading the files to compare them costs a read of every landed day's drop
-files per run.
+the day instead.
+
+**Checking cheaply.** Every run compares every landed day's files with the drop zone, so the
+hash of a file is not recomputed from its bytes when its *listing fingerprint* is one seen
+before: on S3 ``etag:<size>:<ETag>`` from the LIST (the ETag is derived from the content: a
+PUT of other bytes gives another ETag; an unchanged ETag with other bytes would need an MD5
+collision), on a directory ``stat:<size>:<mtime_ns>:<ctime_ns>:<inode>`` from ``stat`` (any
+write, truncation, replacement by rename, or ``touch -d`` resetting mtime moves ctime, which no
+user can set). A fingerprint is remembered with the sha256 of the bytes read under it (S3: the
+ETag that GET returned with them; a directory: ``fstat`` before and after the read, unequal =
+not remembered), in ``HOME/dropzone-seen/<zone>/<table>/<day>.json`` (a cache: losing it only
+costs a re-hash; never in the lake, whose manifests stay content-derived). A directory's
+fingerprint is trusted only when its ctime is at least ``RACY_S`` older than the read (git's
+"racy clean" rule): a write in the same timestamp tick as the read would leave the stat
+unchanged, so such a file is hashed again by the next run. What this cannot see: a file system
+whose clock or timestamps lie (ctime from a server clock behind ours by more than ``RACY_S``),
+and an S3 endpoint whose ETag is not derived from the content; there, delete the cache to force
+full hashing. A run over N landed days then reads no drop-file bytes, only the listing.
 
 ``answers_our_sends`` is ``COUPONFLOW_DROPZONE_ANSWERS_OUR_SENDS`` (default false, DESIGN's
 honest lift): true only when the retailer delivered our published sends and its redemptions
@@ -39,7 +55,10 @@ answer them. S3 credentials and endpoint come from ``COUPONFLOW_DROPZONE_*`` (ne
 from __future__ import annotations
 
 import io
+import json
+import os
 import posixpath
+import time
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -56,6 +75,7 @@ from couponflow.platform.sources.base import BadDropFile, UpstreamNotReady, cale
 from couponflow.platform.storage import LocalStore, ObjectStore, S3Store, StoreMisconfigured
 
 MARKER = "_SUCCESS"
+RACY_S = 2.0  # a directory's fingerprint is trusted once its ctime is this much older than the read
 SNAPSHOT = "snapshot"
 DATA_SUFFIXES = (".parquet", ".csv")
 
@@ -75,6 +95,16 @@ class _DropZoneS3(S3Store):
             "or COUPONFLOW_DROPZONE_ENDPOINT_URL"
         )
 
+    def fingerprints(self, prefix: str) -> dict[str, str]:
+        """key -> ``etag:<size>:<ETag>`` of every object under ``prefix``, from one listing."""
+        return {k: f"etag:{size}:{etag}" for k, (size, etag) in self.list_objects(prefix).items()}
+
+    def get_fingerprinted(self, key: str) -> tuple[bytes, str | None]:
+        """An object's bytes and the fingerprint of exactly those bytes (the ETag GET returned)."""
+        resp = self._call("GET", self._client.get_object, Key=self._key(key))
+        data = resp["Body"].read()
+        return data, f"etag:{len(data)}:{str(resp.get('ETag', '')).strip(chr(34))}"
+
     def verify(self, quick: bool = True) -> None:
         try:
             super().verify(quick)
@@ -86,12 +116,45 @@ class _DropZoneS3(S3Store):
 class _DropZoneDir(LocalStore):
     """A local drop directory, read-only; unlike the lake it must exist."""
 
+    def fingerprints(self, prefix: str) -> dict[str, str]:
+        """key -> ``stat:<size>:<mtime_ns>:<ctime_ns>:<inode>`` of every file under ``prefix``."""
+        out = {}
+        for key in self.list(prefix):
+            try:
+                out[key] = _stat_print(os.stat(self._path(key)))
+            except FileNotFoundError:  # removed since the listing: not there
+                continue
+        return out
+
+    def get_fingerprinted(self, key: str) -> tuple[bytes, str | None]:
+        """A file's bytes and its fingerprint, None when it changed while being read."""
+        try:
+            with open(self._path(key), "rb") as fh:
+                before = _stat_print(os.fstat(fh.fileno()))
+                data = fh.read()
+                after = _stat_print(os.fstat(fh.fileno()))
+        except FileNotFoundError:
+            raise KeyError(key) from None
+        return data, before if before == after else None
+
     def verify(self) -> None:
         if not self.root.is_dir():
             raise StoreMisconfigured(
                 f"the drop zone {self.root} is not a directory: fix COUPONFLOW_DROPZONE_URL (or create the folder "
                 "the upstream drops into)"
             )
+
+
+def _stat_print(st: os.stat_result) -> str:
+    return f"stat:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+
+
+def _trusted(fingerprint: str, read_at_ns: int) -> bool:
+    """Whether a fingerprint taken at a read at ``read_at_ns`` may stand for the bytes read then."""
+    if fingerprint.startswith("stat:"):
+        ctime_ns = int(fingerprint.split(":")[3])
+        return ctime_ns <= read_at_ns - int(RACY_S * 1e9)
+    return fingerprint.startswith("etag:")
 
 
 def open_zone(settings: Settings) -> ObjectStore:
@@ -129,19 +192,29 @@ class DropZoneSource:
 
     name = "dropzone"
 
-    def __init__(self, zone: ObjectStore, answers_our_sends: bool = False) -> None:
+    def __init__(self, zone: ObjectStore, answers_our_sends: bool = False, seen_dir: Path | None = None) -> None:
         self.zone = zone
         self.answers_our_sends = answers_our_sends
         self.description = getattr(zone, "description", "drop zone")
         self._hashes: dict[tuple[str, date | None], dict[str, str]] = {}
+        self._prints: dict[str, str] = {}  # zone key -> listing fingerprint (see "Checking cheaply")
+        # HOME/dropzone-seen/<zone>/: fingerprints seen with the sha256 of their bytes (None: not kept)
+        self._seen_dir = seen_dir / sha256(self.description.encode())[:16] if seen_dir else None
+        self._seen: dict[tuple[str, date | None], dict[str, dict[str, str]]] = {}
 
     # -- what the zone holds (one listing per source object, i.e. per run) ---------------------
     @cached_property
     def _listing(self) -> dict[tuple[str, date | None], list[str]]:
         """(table, day or None) -> the file names in its folder, markers included."""
         out: dict[tuple[str, date | None], list[str]] = {}
+        prints = getattr(self.zone, "fingerprints", None)
         for spec in DAILY_TABLES + SNAPSHOT_TABLES:
-            for key in self.zone.list(f"{spec.name}/"):
+            if prints is not None:
+                self._prints.update(prints(f"{spec.name}/"))
+                keys = sorted(k for k in self._prints if k.startswith(f"{spec.name}/"))
+            else:
+                keys = self.zone.list(f"{spec.name}/")
+            for key in keys:
                 parts = key.split("/")
                 if len(parts) != 3:
                     continue  # a file at the table's top or nested deeper is not part of the layout
@@ -215,7 +288,7 @@ class DropZoneSource:
             )
         parts, hashes = [], {}
         for name in self.data_files(table, d):
-            data = self.zone.get(f"{where}/{name}")
+            data = self._get(table, d, name)
             hashes[name] = sha256(data)
             try:
                 parts.append((name, read_file(spec, f"{where}/{name}", data)))
@@ -237,17 +310,73 @@ class DropZoneSource:
         return self._read(table, None)
 
     def drop_files(self, table: str, d: date | None) -> dict[str, str]:
-        """name -> sha256 of every data file of a day (or snapshot) folder, as the zone holds it now."""
+        """name -> sha256 of every data file of a day (or snapshot) folder, as the zone holds it now:
+        read from the bytes, or from a trusted fingerprint seen before (see "Checking cheaply")."""
         if (table, d) not in self._hashes:
             where = folder(table, d)
-            self._hashes[(table, d)] = {n: sha256(self.zone.get(f"{where}/{n}")) for n in self.data_files(table, d)}
+            seen = self._seen_of(table, d)
+            out = {}
+            for n in self.data_files(table, d):
+                now = self._prints.get(f"{where}/{n}")
+                entry = seen.get(n)
+                if now is not None and entry is not None and entry["fingerprint"] == now:
+                    out[n] = entry["sha256"]
+                else:
+                    out[n] = sha256(self._get(table, d, n))
+            self._hashes[(table, d)] = out
         return dict(self._hashes[(table, d)])
+
+    def file_tables(self, table: str, d: date | None) -> dict[str, tuple[bytes, pa.Table]]:
+        """Each data file of a folder (by its key in the zone): its bytes and its rows under the
+        contract, for naming the file(s) whose rows a gate refused. Read again: only on a failure."""
+        spec, where = RAW_TABLES[table], folder(table, d)
+        out = {}
+        for name in self.data_files(table, d):
+            data = self._get(table, d, name)
+            out[f"{where}/{name}"] = (data, read_file(spec, f"{where}/{name}", data))
+        return out
+
+    # -- the bytes, and the fingerprints seen with them -------------------------------------------
+    def _get(self, table: str, d: date | None, name: str) -> bytes:
+        key = f"{folder(table, d)}/{name}"
+        read = getattr(self.zone, "get_fingerprinted", None)
+        if read is None:
+            return self.zone.get(key)
+        data, fingerprint = read(key)
+        if fingerprint is not None and _trusted(fingerprint, time.time_ns()):
+            self._remember(table, d, name, fingerprint, sha256(data))
+        return data
+
+    def _seen_path(self, table: str, d: date | None) -> Path | None:
+        return self._seen_dir / table / f"{d.isoformat() if d else SNAPSHOT}.json" if self._seen_dir else None
+
+    def _seen_of(self, table: str, d: date | None) -> dict[str, dict[str, str]]:
+        if (table, d) not in self._seen:
+            path = self._seen_path(table, d)
+            try:
+                self._seen[(table, d)] = json.loads(path.read_text()) if path else {}
+            except (FileNotFoundError, ValueError):  # none yet, or unreadable: hash from the bytes
+                self._seen[(table, d)] = {}
+        return self._seen[(table, d)]
+
+    def _remember(self, table: str, d: date | None, name: str, fingerprint: str, digest: str) -> None:
+        seen = self._seen_of(table, d)
+        entry = {"fingerprint": fingerprint, "sha256": digest}
+        path = self._seen_path(table, d)
+        if seen.get(name) == entry or path is None:
+            return
+        seen[name] = entry
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+        tmp.write_text(json.dumps(seen, sort_keys=True))
+        os.replace(tmp, path)
 
     def forget_reads(self) -> None:
         """Forget the listing and hashes (the next call sees the zone as it is now)."""
         self.__dict__.pop("_listing", None)
         self.__dict__.pop("_days_present", None)
         self._hashes.clear()
+        self._prints.clear()
 
 
 def read_file(spec: RawTable, key: str, data: bytes) -> pa.Table:
