@@ -261,6 +261,12 @@ def forget(store: ObjectStore, settings: Settings, household_id: int, now: datet
     if fresh_salt:
         store.put(erasures.SALT_KEY, manifest.to_json_bytes({"salt": salt}))
     key = unfinished[0][0] if unfinished else f"{ERASURES}/{stamp.strftime('%Y%m%dT%H%M%S%fZ')}-{digest[:12]}.json"
+    # the rows of H each dataset held when the request was first recorded: a run killed part-way
+    # has rewritten some already, and the re-run, which finds none of H there, must still count them
+    # (and a folder it deleted is no longer found at all: deleting it again is a no-op)
+    planned = {p: Target(v["action"], p, v["rows"]) for _, r in unfinished for p, v in (r.get("targets") or {}).items()}
+    found = {t.prefix for t in targets}
+    targets = [planned.get(t.prefix, t) for t in targets] + [t for p, t in sorted(planned.items()) if p not in found]
     record: dict[str, Any] = {
         "schema_version": manifest.SCHEMA_VERSION,
         "household_sha256": digest,
@@ -268,6 +274,7 @@ def forget(store: ObjectStore, settings: Settings, household_id: int, now: datet
         "code_version": code_version(),
         "status": "in progress",
         "pending": sorted(t.prefix for t in targets),
+        "targets": {t.prefix: {"action": t.action, "rows": t.rows} for t in targets},
     }
     store.put(key, manifest.to_json_bytes(record))  # first: landing filters H from now on
     latest = latest_campaign(store)
@@ -282,7 +289,7 @@ def forget(store: ObjectStore, settings: Settings, household_id: int, now: datet
         advance_latest(store, date.fromisoformat(latest["run_date"]))
     out = Erasure(digest, key, targets)
     out.home_deleted = _clear_home(settings, [t.prefix for t in targets])
-    del record["pending"]
+    del record["pending"], record["targets"]
     record.update(
         status="done",
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -280,6 +280,34 @@ def test_a_crash_between_an_object_and_its_manifest_is_repaired_by_a_rerun(home,
     assert not [k for k in store.list("") if _holds(k, store.get(k), H)]
 
 
+def test_every_snapshot_version_holding_the_household_is_rewritten_and_keeps_its_window(home):
+    """A later demographics version (a drop zone's new snapshot) names H too: forget rewrites
+    both versions under new manifests that keep their version and valid_from, and the others'
+    rows stay."""
+    from couponflow.platform import snapshots
+
+    settings, store = home
+    (v1,) = snapshots.versions(store, "demographics")
+    rows = _table(manifest.read_object(store, v1.dataset, "part-0.parquet"))
+    assert H in rows["household_id"].to_pylist()
+    meta = {k: v for k, v in v1.dataset.manifest.items() if k not in ("objects", "schema_version")}
+    manifest.publish(
+        store,
+        "raw/demographics/snapshot/version=2",
+        {"part-0.parquet": manifest.parquet_bytes(rows.slice(0, rows.num_rows - 1))},  # one row fewer
+        {**meta, "version": 2, "valid_from": THROUGH.isoformat()},
+    )
+    erasure.forget(store, settings, H)
+    after = snapshots.versions(store, "demographics")
+    assert [(v.version, v.valid_from) for v in after] == [(1, v1.valid_from), (2, THROUGH)]
+    for v, want in zip(after, (rows, rows.slice(0, rows.num_rows - 1))):
+        got = _table(manifest.read_object(store, v.dataset, "part-0.parquet"))
+        assert H not in got["household_id"].to_pylist(), v.version
+        kept = want.filter(pc.not_equal(want["household_id"], H))
+        assert got.equals(kept), v.version
+    _verify_manifests(store)
+
+
 @pytest.mark.s3
 def test_forget_on_s3_through_the_storage_interface(home, s3_store):
     settings, local = home
@@ -288,9 +316,9 @@ def test_forget_on_s3_through_the_storage_interface(home, s3_store):
     cached = settings.lake_cache_dir / "raw/transactions/date=2017-01-14/part-0.parquet"
     cached.parent.mkdir(parents=True)
     cached.write_bytes(local.get("raw/transactions/date=2017-01-14/part-0.parquet"))  # a build's copy of H's rows
-    untouched = settings.lake_cache_dir / "raw/products/snapshot/part-0.parquet"
+    untouched = settings.lake_cache_dir / "raw/products/snapshot/version=1/part-0.parquet"
     untouched.parent.mkdir(parents=True)
-    untouched.write_bytes(local.get("raw/products/snapshot/part-0.parquet"))
+    untouched.write_bytes(local.get("raw/products/snapshot/version=1/part-0.parquet"))
     done = erasure.forget(s3_store, settings, H)
     assert done.rows_removed["raw/transactions"] == 56
     assert not [k for k in s3_store.list("") if _holds(k, s3_store.get(k), H)]
@@ -311,3 +339,71 @@ def test_a_day_not_completely_landed_is_withdrawn_and_landed_whole_without_the_h
         assert manifest.read(store, f"raw/{table}/date=2017-01-14") is not None
     assert not [k for k in store.list("raw/") if _holds(k, store.get(k), H)]
     _verify_manifests(store)
+
+
+class _Killed(RuntimeError):
+    """The process dies here."""
+
+
+def _erased_lake(store) -> dict[str, bytes]:
+    """The lake but the erasure records and the salt, which carry times and a random salt."""
+    return {k: v for k, v in _objects(store).items() if not k.startswith(f"{erasures.ERASURES}/")}
+
+
+def _record_without_times(store) -> dict:
+    (key,) = erasures.record_keys(store)
+    # home_cleared says whether that run deleted copies in the home: a run killed after clearing it
+    # leaves the re-run nothing to clear
+    drop = ("requested_at", "finished_at", "household_sha256", "home_cleared")
+    return {k: v for k, v in json.loads(store.get(key)).items() if k not in drop}
+
+
+def test_a_forget_killed_at_any_write_is_never_half_erased_and_the_rerun_gives_the_same_bytes(base, tmp_path):
+    """Killed before each of its writes in turn (the record, every object, every manifest, the
+    consumers' pointer, the do-not-contact list, the record's last state), a forget leaves every
+    dataset that still names H listed as pending in an unfinished record, or the lake as it was;
+    a re-run then leaves the lake byte for byte as an undisturbed forget does."""
+
+    def fresh(name: str):
+        shutil.copytree(base, tmp_path / name)
+        settings = load_settings(home=tmp_path / name)
+        return settings, LocalStore(settings.lake_dir)
+
+    settings, store = fresh("undisturbed")
+    before = _objects(store)
+    writes: list[str] = []
+    real_put = store.put
+    store.put = lambda key, data: (writes.append(key), real_put(key, data))[1]  # type: ignore[method-assign]
+    erasure.forget(store, settings, H)
+    undisturbed, record = _erased_lake(store), _record_without_times(store)
+    assert len(writes) > 6 and writes[0] == erasures.SALT_KEY
+    for n, key in enumerate(writes):
+        settings, store = fresh(f"killed-{n}")
+        real = store.put
+        count = {"n": 0}
+
+        def put(k, data, real=real, count=count, n=n):
+            if count["n"] == n:
+                raise _Killed(f"killed before writing {k}")
+            count["n"] += 1
+            real(k, data)
+
+        store.put = put  # type: ignore[method-assign]
+        with pytest.raises(_Killed):
+            erasure.forget(store, settings, H)
+        store.put = real  # type: ignore[method-assign]
+        holding = {k.rsplit("/", 1)[0] for k in store.list("") if _holds(k, store.get(k), H)}
+        records = [json.loads(store.get(k)) for k in erasures.record_keys(store)]
+        if not records:  # killed before the request was recorded: nothing erased yet
+            assert _erased_lake(store) == {k: v for k, v in before.items()}, key
+        else:
+            (rec,) = records
+            assert rec["status"] == "in progress", key
+            pending = set(rec["pending"])
+            assert all(any(p == d or p.startswith(d + "/") or d.startswith(p) for d in pending) for p in holding), (
+                key,
+                holding - pending,
+            )
+        erasure.forget(store, settings, H)
+        assert _erased_lake(store) == undisturbed, key
+        assert _record_without_times(store) == record, key  # the rows each dataset held, counted once
