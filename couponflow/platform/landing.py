@@ -1,8 +1,7 @@
 """Landing: the source's days become immutable, gated partitions of the lake.
 
 ``land_through(store, source, last_day)`` lands every day from the source's first day to
-``last_day`` that the lake does not hold yet (plus the static snapshots, and a new version of a
-snapshot that changed upstream: ``couponflow.platform.snapshots``), in date order. The
+``last_day`` that the lake does not hold yet (plus the static snapshots), in date order. The
 bytes of every new partition pass the raw gate *before* anything is written to ``raw/``; a day
 is published (data first, manifest last) only when all its tables pass. The first failing day
 is written to ``quarantine/raw/date=D/<table>/`` with its validation result, the days before it
@@ -27,10 +26,10 @@ from typing import Protocol
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from couponflow.platform import erasures, manifest, snapshots
+from couponflow.platform import erasures, manifest
 from couponflow.platform.contract import DAILY_TABLES, RAW_CONTRACT_VERSION, SNAPSHOT_TABLES
-from couponflow.platform.gate_results import CheckResult, GateFailed, GateResult
-from couponflow.platform.lake import PART, VALIDATION, date_of, raw_prefix, raw_table_prefix, snapshot_prefix
+from couponflow.platform.gate_results import WARNING, CheckResult, GateFailed, GateResult
+from couponflow.platform.lake import PART, VALIDATION, date_of, raw_prefix, raw_table_prefix
 from couponflow.platform.quarantine import write_quarantine
 from couponflow.platform.sources.base import BadDropFile, DropFileChanged, DropSource, UpstreamNotReady
 from couponflow.platform.storage import ObjectStore
@@ -104,7 +103,7 @@ def landed_days(store: ObjectStore) -> list[date]:
     return sorted(set.intersection(*days))
 
 
-def _meta(source: Source, table: str, d: date | None, version: tuple[int, date] | None = None) -> dict:
+def _meta(source: Source, table: str, d: date | None) -> dict:
     meta: dict[str, object] = {
         "kind": "raw",
         "contract": RAW_CONTRACT_VERSION,
@@ -112,8 +111,6 @@ def _meta(source: Source, table: str, d: date | None, version: tuple[int, date] 
         "table": table,
         "partition": d.isoformat() if d else "snapshot",
     }
-    if version is not None:  # a snapshot's version and the first data day it describes
-        meta["version"], meta["valid_from"] = version[0], version[1].isoformat()
     drop = as_drop(source)
     if drop is not None:  # what was read, so that a file changed later is refused (check_unchanged)
         meta["drop_files"] = drop.drop_files(table, d)
@@ -133,27 +130,67 @@ def _validation(result: GateResult) -> bytes:
     return manifest.to_json_bytes(result.to_dict())
 
 
-def _quarantine(store: ObjectStore, result: GateResult, d: date | None, data: bytes) -> None:
-    write_quarantine(store, result, d, {PART: data})
+def _quarantine(
+    store: ObjectStore, result: GateResult, d: date | None, data: bytes, drops: dict[str, bytes] | None = None
+) -> None:
+    """The refused partition, its validation, and the drop files named as holding the refused
+    rows under ``drop/<name>`` (a drop file may be called part-0.parquet too)."""
+    files = {PART: data, **{f"drop/{key.rsplit('/', 1)[-1]}": b for key, b in (drops or {}).items()}}
+    write_quarantine(store, result, d, files)
 
 
-def _snapshot_table(store: ObjectStore, table: str, pending: dict[str, bytes], day: date | None) -> pa.Table | None:
-    """A snapshot as it is being landed now, or the version the lake holds current on ``day``
-    (None: the latest)."""
+def _named(
+    source: Source,
+    check: RawCheck,
+    context: RawContext,
+    result: GateResult,
+    d: date | None,
+    keep: Callable[[pa.Table], pa.Table],
+) -> tuple[GateResult, dict[str, bytes]]:
+    """A failed result of a drop-zone folder with the drop file(s) holding the refused rows named
+    in each failure's detail, and their bytes (key in the zone -> bytes) for the quarantine.
+
+    A folder of one file names it. With several, each file is gated alone (only on a failure:
+    one more gate run per file) and the files that fail a check of the day alone are named; when
+    none does (duplicates across files, a day too big only together) every file is named, as
+    together. Not a drop zone: the result as it is."""
+    file_tables = getattr(as_drop(source), "file_tables", None)
+    if file_tables is None:
+        return result, {}
+    files = file_tables(result.table, d)
+    if not files:
+        return result, {}
+    guilty, together = list(files), False
+    if len(files) > 1:
+        failing = {(c.check, c.column) for c in result.failures}
+        alone = {
+            key: check(result.table, {d: manifest.parquet_bytes(keep(rows))}, context=context)[d]
+            for key, (_, rows) in files.items()
+        }
+        guilty = [key for key, r in alone.items() if failing & {(c.check, c.column) for c in r.failures}]
+        together = not guilty
+        guilty = guilty or list(files)
+    what = f"drop zone file{'s' if len(guilty) > 1 else ''} {', '.join(guilty)}" + (" (together)" if together else "")
+    checks = [
+        c if c.success or c.severity == WARNING else replace(c, detail=f"in {what}: {c.detail}") for c in result.checks
+    ]
+    named = GateResult(result.gate, result.table, result.partition, checks, result.validations)
+    return named, {key: files[key][0] for key in guilty}
+
+
+def _snapshot_table(store: ObjectStore, table: str, pending: dict[str, bytes]) -> pa.Table | None:
+    """A snapshot as it is being landed now, or as the lake publishes it."""
     if table in pending:
         return pq.read_table(io.BytesIO(pending[table]))
-    v = snapshots.current(store, table, day)
-    return pq.read_table(io.BytesIO(manifest.read_object(store, v.dataset, PART))) if v else None
+    ds = manifest.read(store, raw_prefix(table, None))
+    return pq.read_table(io.BytesIO(manifest.read_object(store, ds, PART))) if ds else None
 
 
-def snapshot_context(
-    store: ObjectStore, pending: dict[str, bytes] | None = None, day: date | None = None
-) -> RawContext:
-    """The referential part of the raw gate's context: product ids and each campaign's coupons,
-    of the snapshot versions current on ``day`` (None: the latest, or the ones being landed)."""
+def snapshot_context(store: ObjectStore, pending: dict[str, bytes] | None = None) -> RawContext:
+    """The referential part of the raw gate's context: product ids and each campaign's coupons."""
     pending = pending or {}
-    products = _snapshot_table(store, "products", pending, day)
-    coupons = _snapshot_table(store, "coupons", pending, day)
+    products = _snapshot_table(store, "products", pending)
+    coupons = _snapshot_table(store, "coupons", pending)
     return RawContext(
         product_ids=frozenset(products["product_id"].to_pylist()) if products is not None else None,
         coupon_campaigns=(
@@ -179,11 +216,11 @@ def partition_context(store: ObjectStore, source: Source, day: date | None) -> R
     """The context a landed partition of ``day`` (None: a snapshot) is checked against when it
     is landed alone, rebuilt from the lake: a re-validation of that partition (the report's Data
     Docs) sees what its landing saw, whichever run landed it."""
-    snap = replace(snapshot_context(store, day=day), source=source.name)  # the bands of the source that landed it
+    snap = replace(snapshot_context(store), source=source.name)  # the bands of the source that landed it
     if day is None:
         return snap
     return RawContext(
-        campaign_landing_dates(store, source, day),
+        campaign_landing_dates(store, source),
         snap.product_ids,
         snap.coupon_campaigns,
         _row_history(store, day),
@@ -217,73 +254,38 @@ def _read(store: ObjectStore, source: Source, table: str, d: date | None, report
         raise GateFailed([result], list(report.gate_results) + [result]) from None
 
 
-def next_landing_day(store: ObjectStore, source: Source) -> date:
-    """The first day a landing run lands now: the day after the last landed day (a half-landed
-    day is not landed), or the source's first day. A new snapshot version is valid from it."""
-    done = landed_days(store)
-    return done[-1] + timedelta(days=1) if done else source.first_day
-
-
 def land_snapshots(store: ObjectStore, source: Source, check: RawCheck, report: LandingReport) -> None:
-    """Land each snapshot the lake lacks as version 1 (valid from the source's first day) and,
-    from a drop zone, a snapshot folder whose files changed since the latest version (its
-    ``_SUCCESS`` written) as version N+1, valid from ``next_landing_day``; a folder whose rows are
-    the latest version's bytes (files renamed, re-exported alike) is no new version. A folder
-    without its marker, or purged upstream, leaves the latest version current. Versions landed
-    are never rewritten (``forget`` aside)."""
     keep = erasures.drop_erased(store)  # a forgotten household never comes back from the source
-    drop = as_drop(source)
-    pending: dict[str, bytes] = {}
-    version: dict[str, tuple[int, date]] = {}
-    for spec in SNAPSHOT_TABLES:
-        latest = snapshots.current(store, spec.name)
-        if latest is None:
-            version[spec.name] = (1, source.first_day)
-        elif (
-            drop is not None
-            and drop.complete(spec.name, None)
-            and drop.drop_files(spec.name, None) != latest.drop_files
-        ):
-            version[spec.name] = (latest.version + 1, next_landing_day(store, source))
-        else:
-            continue
-        data = manifest.parquet_bytes(keep(_read(store, source, spec.name, None, report)))
-        if latest is not None and manifest.sha256(data) == _object_sha(latest.dataset, PART):
-            del version[spec.name]  # the same rows: the latest version stays current
-            continue
-        pending[spec.name] = data
+    pending = {
+        spec.name: manifest.parquet_bytes(keep(_read(store, source, spec.name, None, report)))
+        for spec in SNAPSHOT_TABLES
+        if not store.exists(f"{raw_prefix(spec.name, None)}/{manifest.MANIFEST}")
+    }
     if not pending:
         return
     context = replace(snapshot_context(store, pending), source=source.name)
     for spec in SNAPSHOT_TABLES:
         if spec.name not in pending:
             continue
-        prefix = snapshot_prefix(spec.name, version[spec.name][0])
+        prefix = raw_prefix(spec.name, None)
         data = pending[spec.name]
         result = check(spec.name, {None: data}, context=context)[None]
+        drops: dict[str, bytes] = {}
+        if not result.success:
+            result, drops = _named(source, check, context, result, None, keep)
         report.gate_results.append(result)
         if not result.success:
-            _quarantine(store, result, None, data)
+            _quarantine(store, result, None, data, drops)
             raise GateFailed([result], list(report.gate_results))
-        manifest.publish(
-            store,
-            prefix,
-            {PART: data, VALIDATION: _validation(result)},
-            _meta(source, spec.name, None, version[spec.name]),
-        )
+        manifest.publish(store, prefix, {PART: data, VALIDATION: _validation(result)}, _meta(source, spec.name, None))
         report.landed_snapshots.append(spec.name)
 
 
-def _object_sha(ds: manifest.Dataset, name: str) -> str | None:
-    return next((o["sha256"] for o in ds.objects if o["name"] == name), None)
-
-
-def campaign_landing_dates(store: ObjectStore, source: Source, day: date | None = None) -> dict[int, date]:
-    """Campaign id -> the day its recipients land: its start, or the source's first day (from
-    the campaign descriptions current on ``day``; None: the latest)."""
-    v = snapshots.current(store, "campaign_descriptions", day)
-    assert v is not None, "land_snapshots runs first"
-    desc = pq.read_table(io.BytesIO(manifest.read_object(store, v.dataset, PART)))
+def campaign_landing_dates(store: ObjectStore, source: Source) -> dict[int, date]:
+    """Campaign id -> the day its recipients land: its start, or the source's first day."""
+    ds = manifest.read(store, raw_prefix("campaign_descriptions", None))
+    assert ds is not None, "land_snapshots runs first"
+    desc = pq.read_table(io.BytesIO(manifest.read_object(store, ds, PART)))
     return {
         int(cid): max(start.date(), source.first_day)
         for cid, start in zip(desc["campaign_id"].to_pylist(), desc["start_date"].to_pylist())
@@ -293,23 +295,22 @@ def campaign_landing_dates(store: ObjectStore, source: Source, day: date | None 
 def check_unchanged(store: ObjectStore, drop: DropSource) -> None:
     """Refuse, naming the file, a drop file that differs from what its landed partition recorded
     (changed, added or removed in a folder the upstream still holds). A folder the upstream has
-    purged is not a change: the lake keeps what it landed. A snapshot that changed is no
-    refusal: it lands as a new version (``land_snapshots``)."""
-    for spec in DAILY_TABLES:
+    purged is not a change: the lake keeps what it landed."""
+    for spec in DAILY_TABLES + SNAPSHOT_TABLES:
         for key in store.list(raw_table_prefix(spec.name)):
             if not key.endswith("/" + manifest.MANIFEST):
                 continue
             ds = manifest.read(store, key.rsplit("/", 1)[0])
             if ds is None or "drop_files" not in ds.manifest:
                 continue
-            d = date.fromisoformat(ds.manifest["partition"])
+            d = None if ds.manifest["partition"] == "snapshot" else date.fromisoformat(ds.manifest["partition"])
             if not drop.complete(spec.name, d) and not drop.drop_files(spec.name, d):
                 continue  # purged upstream
             _compare(spec.name, d, ds.manifest["drop_files"], drop.drop_files(spec.name, d))
 
 
-def _compare(table: str, d: date, landed: dict[str, str], now: dict[str, str]) -> None:
-    where = f"{table}/date={d.isoformat()}"
+def _compare(table: str, d: date | None, landed: dict[str, str], now: dict[str, str]) -> None:
+    where = f"{table}/snapshot" if d is None else f"{table}/date={d.isoformat()}"
     for name in sorted(set(landed) | set(now)):
         if landed.get(name) == now.get(name):
             continue
@@ -319,6 +320,11 @@ def _compare(table: str, d: date, landed: dict[str, str], now: dict[str, str]) -
             what = "appeared"
         else:
             what = f"changed (sha256 {landed[name][:12]} landed, {now[name][:12]} now)"
+        if d is None:
+            raise DropFileChanged(
+                f"drop zone file {where}/{name} {what} after the {table} snapshot was landed: the lake keeps the "
+                "landed snapshot (new snapshot versions are not landed yet); restore the file as it was landed"
+            )
         raise DropFileChanged(
             f"drop zone file {where}/{name} {what} after {d} was landed: the lake keeps what it landed; to take the "
             f"new file, re-land the day: couponflow daily --reland {d} (add --force to re-decide published dates)"
@@ -421,9 +427,9 @@ def _land_days(
         spec.name: {d: manifest.parquet_bytes(keep(_read(store, source, spec.name, d, report))) for d in pending}
         for spec in DAILY_TABLES
     }
-    snap = snapshot_context(store, day=pending[0])  # the versions current on the days landed
+    snap = snapshot_context(store)
     context = RawContext(
-        campaign_landing_dates(store, source, pending[0]),
+        campaign_landing_dates(store, source),
         snap.product_ids,
         snap.coupon_campaigns,
         _row_history(store, pending[0]),
@@ -433,11 +439,15 @@ def _land_days(
 
     for i, d in enumerate(pending):
         day_results = [results[spec.name][d] for spec in DAILY_TABLES]
+        drops: dict[str, dict[str, bytes]] = {}
+        for j, r in enumerate(day_results):
+            if not r.success:  # name the drop file(s) that hold the refused rows
+                day_results[j], drops[r.table] = _named(source, check, context, r, d, keep)
         report.gate_results.extend(day_results)
         failed = [r for r in day_results if not r.success]
         if failed:
             for r in failed:
-                _quarantine(store, r, d, files[r.table][d])
+                _quarantine(store, r, d, files[r.table][d], drops.get(r.table))
             raise GateFailed(failed, list(report.gate_results))  # with the warnings of the days before
         for spec, result in zip(DAILY_TABLES, day_results):
             manifest.publish(
