@@ -17,6 +17,7 @@ from prefect import flow, task
 from prefect.cache_policies import NONE
 
 from couponflow.app import decision_inputs, publishing
+from couponflow.app.history_inputs import load_scorer
 from couponflow.platform.contacts import do_not_contact
 from couponflow.platform.resources import Resources, build_resources
 from couponflow.platform.runs import RunRecord
@@ -27,14 +28,13 @@ from flows.lake_limit import one_run_per_lake
 from flows.recording import new_record, recorded
 from models.decision import CampaignDecision, decide, replay_settings
 from models.registry import Registry
-from models.scoring import load_scorer
 
 
 @task(name="allocate-replay", cache_policy=NONE)
 def allocate_replay(res: Resources, run_date: date, share: float) -> tuple[CampaignDecision, Resources]:
     """The decision among the real recipients, and the resources whose settings it was made under."""
     registry = Registry(res.store)
-    scorer = load_scorer(registry, registry.champion(), res.settings.prior_strength)
+    scorer = load_scorer(res.warehouse, registry, registry.champion(), res.settings.prior_strength)
     candidates = decision_inputs.replay_candidates(res.warehouse, run_date, share)
     replayed = replace(res, settings=replay_settings(res.settings, candidates))
     decision = decide(replayed.settings, run_date, candidates, scorer, do_not_contact=do_not_contact(res.store))

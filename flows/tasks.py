@@ -11,6 +11,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NONE
 
 from couponflow.app import decision_inputs, gates, ingest, publishing, report
+from couponflow.app.history_inputs import load_scorer
 from couponflow.platform.contacts import do_not_contact, our_sends
 from couponflow.platform.gate_results import GateResult
 from couponflow.platform.landing import LandingReport
@@ -19,7 +20,6 @@ from flows import artifacts
 from flows.retries import STORE_RETRIES
 from models.decision import CampaignDecision, contact_facts, decide
 from models.registry import Registry
-from models.scoring import load_scorer
 
 
 def _progress_callback():
@@ -79,7 +79,7 @@ def allocate(res: Resources, run_date: date) -> CampaignDecision:
     registry = Registry(store)
     published = publishing.published_campaign(store, run_date)
     version = published.manifest["model"]["version"] if published else registry.champion()
-    scorer = load_scorer(registry, version, settings.prior_strength)
+    scorer = load_scorer(res.warehouse, registry, version, settings.prior_strength)
     with res.warehouse.session():
         candidates = decision_inputs.load_candidates(res.warehouse, run_date)
         campaigns = decision_inputs.load_campaigns(res.warehouse)

@@ -17,7 +17,7 @@ from models.drift import Profile, profile_frame
 from models.features import NUMERIC_FEATURES
 from models.promotion import PromotionRule, decide, select_holdout
 from models.registry import V0, Registry
-from models.scoring import load_scorer, v0_scorer
+from models.scoring import Scorer, load_scorer, v0_scorer
 from models.training import TrainConfig, train
 
 
@@ -75,13 +75,17 @@ def train_challenger(
     prior_strength: float,
     mart_columns: set[str],
     code_version: str,
+    champion: Scorer | None = None,
 ) -> TrainOutcome:
+    """``champion``: the champion's scorer, when the caller builds it (one whose model needs the
+    history's features adds them itself, ``couponflow.app.history_inputs.load_scorer``); else it is
+    loaded from the registry and must score the examples' own columns."""
     holdout_ids = select_holdout(examples, min_holdout_positives)
     holdout = examples[examples["campaign_id"].isin(holdout_ids)]
     train_rows = training_window(examples, holdout_ids)
     model = train(train_rows, config)
 
-    champion = load_scorer(registry, registry.champion(), prior_strength)
+    champion = champion or load_scorer(registry, registry.champion(), prior_strength)
     p_champ = champion.predict(holdout)
     p_chall = model.predict(holdout)
     d = decide(

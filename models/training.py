@@ -28,6 +28,7 @@ from scipy.optimize import minimize
 
 from models import networks
 from models.affinity import FEATURES as AFFINITY_FEATURES
+from models.affinity import K as AFFINITY_K
 from models.evaluation import all_metrics, reliability_table
 from models.features import Preprocessor, feature_columns
 from models.sequences import COLUMNS as SEQUENCE_COLUMNS
@@ -57,6 +58,9 @@ class TrainConfig:
     use_demographics: bool = False
     n_members: int = 5  # seed ensemble: members trained with seeds seed .. seed + n_members - 1
     affinity: bool = False  # also the affinity embeddings' features (models.affinity; rows need them)
+    # the factors the affinity features are built with, stored with the version so that scoring it
+    # builds them as its training did (a version written before this field was trained with 16)
+    affinity_k: int = AFFINITY_K
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
