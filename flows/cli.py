@@ -461,6 +461,17 @@ def status(limit: int = typer.Option(10, help="How many runs to show")) -> None:
     dates = published_dates(store)
     typer.echo(f"store: {store.description}")
     typer.echo(f"published run dates: {len(dates)}" + (f" (latest {dates[-1]})" if dates else ""))
+    from couponflow.platform import snapshots
+    from couponflow.platform.contract import SNAPSHOT_TABLES
+
+    versions = {t.name: snapshots.versions(store, t.name) for t in SNAPSHOT_TABLES}
+    typer.echo(
+        "snapshots: "
+        + ", ".join(
+            f"{name} v{vs[-1].version} (valid from {vs[-1].valid_from})" if vs else f"{name} not landed"
+            for name, vs in versions.items()
+        )
+    )
     from models.registry import Registry
 
     registry = Registry(store)

@@ -3,7 +3,8 @@
 Keys are ``/``-separated paths inside the store (a local directory or a bucket prefix):
 
     raw/<table>/date=D/            part-0.parquet, validation.json, manifest.json (daily tables)
-    raw/<table>/snapshot/          the same, for the static tables
+    raw/<table>/snapshot/version=N/   the same, for the static tables: one folder per version
+                                   (N = 1, 2, ...; its manifest says from which day it is current)
     quarantine/<gate>/date=D/<table>/   what a gate rejected, with its validation result
     campaigns/date=D/              sends.parquet + manifest (the day's commit point)
     campaigns/latest.json          the latest completely published date (for consumers)
@@ -53,9 +54,18 @@ SEGMENTS = "segments"
 LATEST_CAMPAIGN = f"{CAMPAIGNS}/latest.json"
 
 
-def raw_prefix(table: str, day: date | None) -> str:
-    """A daily table's partition of ``day``, or a static table's snapshot (``day`` None)."""
-    return f"{RAW}/{table}/date={day.isoformat()}" if day else f"{RAW}/{table}/snapshot"
+def raw_prefix(table: str, day: date) -> str:
+    """A daily table's partition of ``day`` (a snapshot's versions: ``snapshot_prefix``)."""
+    return f"{RAW}/{table}/date={day.isoformat()}"
+
+
+SNAPSHOT_VERSION = "version="
+
+
+def snapshot_prefix(table: str, version: int | None = None) -> str:
+    """One version of a static table's snapshot, or (``version`` None) the folder of all of them."""
+    base = f"{RAW}/{table}/snapshot/"
+    return base if version is None else f"{base}{SNAPSHOT_VERSION}{version}"
 
 
 def raw_table_prefix(table: str, *, daily_only: bool = False) -> str:

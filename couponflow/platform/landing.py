@@ -1,7 +1,8 @@
 """Landing: the source's days become immutable, gated partitions of the lake.
 
 ``land_through(store, source, last_day)`` lands every day from the source's first day to
-``last_day`` that the lake does not hold yet (plus the static snapshots), in date order. The
+``last_day`` that the lake does not hold yet (plus the static snapshots, and a new version of a
+snapshot that changed upstream: ``couponflow.platform.snapshots``), in date order. The
 bytes of every new partition pass the raw gate *before* anything is written to ``raw/``; a day
 is published (data first, manifest last) only when all its tables pass. The first failing day
 is written to ``quarantine/raw/date=D/<table>/`` with its validation result, the days before it
@@ -26,10 +27,10 @@ from typing import Protocol
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from couponflow.platform import erasures, manifest
+from couponflow.platform import erasures, manifest, snapshots
 from couponflow.platform.contract import DAILY_TABLES, RAW_CONTRACT_VERSION, SNAPSHOT_TABLES
 from couponflow.platform.gate_results import WARNING, CheckResult, GateFailed, GateResult
-from couponflow.platform.lake import PART, VALIDATION, date_of, raw_prefix, raw_table_prefix
+from couponflow.platform.lake import PART, VALIDATION, date_of, raw_prefix, raw_table_prefix, snapshot_prefix
 from couponflow.platform.quarantine import write_quarantine
 from couponflow.platform.sources.base import BadDropFile, DropFileChanged, DropSource, UpstreamNotReady
 from couponflow.platform.storage import ObjectStore
@@ -103,7 +104,7 @@ def landed_days(store: ObjectStore) -> list[date]:
     return sorted(set.intersection(*days))
 
 
-def _meta(source: Source, table: str, d: date | None) -> dict:
+def _meta(source: Source, table: str, d: date | None, version: tuple[int, date] | None = None) -> dict:
     meta: dict[str, object] = {
         "kind": "raw",
         "contract": RAW_CONTRACT_VERSION,
@@ -111,6 +112,8 @@ def _meta(source: Source, table: str, d: date | None) -> dict:
         "table": table,
         "partition": d.isoformat() if d else "snapshot",
     }
+    if version is not None:  # a snapshot's version and the first data day it describes
+        meta["version"], meta["valid_from"] = version[0], version[1].isoformat()
     drop = as_drop(source)
     if drop is not None:  # what was read, so that a file changed later is refused (check_unchanged)
         meta["drop_files"] = drop.drop_files(table, d)
@@ -178,19 +181,23 @@ def _named(
     return named, {key: files[key][0] for key in guilty}
 
 
-def _snapshot_table(store: ObjectStore, table: str, pending: dict[str, bytes]) -> pa.Table | None:
-    """A snapshot as it is being landed now, or as the lake publishes it."""
+def _snapshot_table(store: ObjectStore, table: str, pending: dict[str, bytes], day: date | None) -> pa.Table | None:
+    """A snapshot as it is being landed now, or the version the lake holds current on ``day``
+    (None: the latest)."""
     if table in pending:
         return pq.read_table(io.BytesIO(pending[table]))
-    ds = manifest.read(store, raw_prefix(table, None))
-    return pq.read_table(io.BytesIO(manifest.read_object(store, ds, PART))) if ds else None
+    v = snapshots.current(store, table, day)
+    return pq.read_table(io.BytesIO(manifest.read_object(store, v.dataset, PART))) if v else None
 
 
-def snapshot_context(store: ObjectStore, pending: dict[str, bytes] | None = None) -> RawContext:
-    """The referential part of the raw gate's context: product ids and each campaign's coupons."""
+def snapshot_context(
+    store: ObjectStore, pending: dict[str, bytes] | None = None, day: date | None = None
+) -> RawContext:
+    """The referential part of the raw gate's context: product ids and each campaign's coupons,
+    of the snapshot versions current on ``day`` (None: the latest, or the ones being landed)."""
     pending = pending or {}
-    products = _snapshot_table(store, "products", pending)
-    coupons = _snapshot_table(store, "coupons", pending)
+    products = _snapshot_table(store, "products", pending, day)
+    coupons = _snapshot_table(store, "coupons", pending, day)
     return RawContext(
         product_ids=frozenset(products["product_id"].to_pylist()) if products is not None else None,
         coupon_campaigns=(
@@ -216,11 +223,11 @@ def partition_context(store: ObjectStore, source: Source, day: date | None) -> R
     """The context a landed partition of ``day`` (None: a snapshot) is checked against when it
     is landed alone, rebuilt from the lake: a re-validation of that partition (the report's Data
     Docs) sees what its landing saw, whichever run landed it."""
-    snap = replace(snapshot_context(store), source=source.name)  # the bands of the source that landed it
+    snap = replace(snapshot_context(store, day=day), source=source.name)  # the bands of the source that landed it
     if day is None:
         return snap
     return RawContext(
-        campaign_landing_dates(store, source),
+        campaign_landing_dates(store, source, day),
         snap.product_ids,
         snap.coupon_campaigns,
         _row_history(store, day),
@@ -254,20 +261,48 @@ def _read(store: ObjectStore, source: Source, table: str, d: date | None, report
         raise GateFailed([result], list(report.gate_results) + [result]) from None
 
 
+def next_landing_day(store: ObjectStore, source: Source) -> date:
+    """The first day a landing run lands now: the day after the last landed day (a half-landed
+    day is not landed), or the source's first day. A new snapshot version is valid from it."""
+    done = landed_days(store)
+    return done[-1] + timedelta(days=1) if done else source.first_day
+
+
 def land_snapshots(store: ObjectStore, source: Source, check: RawCheck, report: LandingReport) -> None:
+    """Land each snapshot the lake lacks as version 1 (valid from the source's first day) and,
+    from a drop zone, a snapshot folder whose files changed since the latest version (its
+    ``_SUCCESS`` written) as version N+1, valid from ``next_landing_day``; a folder whose rows are
+    the latest version's bytes (files renamed, re-exported alike) is no new version. A folder
+    without its marker, or purged upstream, leaves the latest version current. Versions landed
+    are never rewritten (``forget`` aside)."""
     keep = erasures.drop_erased(store)  # a forgotten household never comes back from the source
-    pending = {
-        spec.name: manifest.parquet_bytes(keep(_read(store, source, spec.name, None, report)))
-        for spec in SNAPSHOT_TABLES
-        if not store.exists(f"{raw_prefix(spec.name, None)}/{manifest.MANIFEST}")
-    }
+    drop = as_drop(source)
+    pending: dict[str, bytes] = {}
+    version: dict[str, tuple[int, date]] = {}
+    for spec in SNAPSHOT_TABLES:
+        latest = snapshots.current(store, spec.name)
+        if latest is None:
+            version[spec.name] = (1, source.first_day)
+        elif (
+            drop is not None
+            and drop.complete(spec.name, None)
+            and drop.drop_files(spec.name, None) != latest.drop_files
+        ):
+            version[spec.name] = (latest.version + 1, next_landing_day(store, source))
+        else:
+            continue
+        data = manifest.parquet_bytes(keep(_read(store, source, spec.name, None, report)))
+        if latest is not None and manifest.sha256(data) == _object_sha(latest.dataset, PART):
+            del version[spec.name]  # the same rows: the latest version stays current
+            continue
+        pending[spec.name] = data
     if not pending:
         return
     context = replace(snapshot_context(store, pending), source=source.name)
     for spec in SNAPSHOT_TABLES:
         if spec.name not in pending:
             continue
-        prefix = raw_prefix(spec.name, None)
+        prefix = snapshot_prefix(spec.name, version[spec.name][0])
         data = pending[spec.name]
         result = check(spec.name, {None: data}, context=context)[None]
         drops: dict[str, bytes] = {}
@@ -277,15 +312,25 @@ def land_snapshots(store: ObjectStore, source: Source, check: RawCheck, report: 
         if not result.success:
             _quarantine(store, result, None, data, drops)
             raise GateFailed([result], list(report.gate_results))
-        manifest.publish(store, prefix, {PART: data, VALIDATION: _validation(result)}, _meta(source, spec.name, None))
+        manifest.publish(
+            store,
+            prefix,
+            {PART: data, VALIDATION: _validation(result)},
+            _meta(source, spec.name, None, version[spec.name]),
+        )
         report.landed_snapshots.append(spec.name)
 
 
-def campaign_landing_dates(store: ObjectStore, source: Source) -> dict[int, date]:
-    """Campaign id -> the day its recipients land: its start, or the source's first day."""
-    ds = manifest.read(store, raw_prefix("campaign_descriptions", None))
-    assert ds is not None, "land_snapshots runs first"
-    desc = pq.read_table(io.BytesIO(manifest.read_object(store, ds, PART)))
+def _object_sha(ds: manifest.Dataset, name: str) -> str | None:
+    return next((o["sha256"] for o in ds.objects if o["name"] == name), None)
+
+
+def campaign_landing_dates(store: ObjectStore, source: Source, day: date | None = None) -> dict[int, date]:
+    """Campaign id -> the day its recipients land: its start, or the source's first day (from
+    the campaign descriptions current on ``day``; None: the latest)."""
+    v = snapshots.current(store, "campaign_descriptions", day)
+    assert v is not None, "land_snapshots runs first"
+    desc = pq.read_table(io.BytesIO(manifest.read_object(store, v.dataset, PART)))
     return {
         int(cid): max(start.date(), source.first_day)
         for cid, start in zip(desc["campaign_id"].to_pylist(), desc["start_date"].to_pylist())
@@ -295,22 +340,23 @@ def campaign_landing_dates(store: ObjectStore, source: Source) -> dict[int, date
 def check_unchanged(store: ObjectStore, drop: DropSource) -> None:
     """Refuse, naming the file, a drop file that differs from what its landed partition recorded
     (changed, added or removed in a folder the upstream still holds). A folder the upstream has
-    purged is not a change: the lake keeps what it landed."""
-    for spec in DAILY_TABLES + SNAPSHOT_TABLES:
+    purged is not a change: the lake keeps what it landed. A snapshot that changed is no
+    refusal: it lands as a new version (``land_snapshots``)."""
+    for spec in DAILY_TABLES:
         for key in store.list(raw_table_prefix(spec.name)):
             if not key.endswith("/" + manifest.MANIFEST):
                 continue
             ds = manifest.read(store, key.rsplit("/", 1)[0])
             if ds is None or "drop_files" not in ds.manifest:
                 continue
-            d = None if ds.manifest["partition"] == "snapshot" else date.fromisoformat(ds.manifest["partition"])
+            d = date.fromisoformat(ds.manifest["partition"])
             if not drop.complete(spec.name, d) and not drop.drop_files(spec.name, d):
                 continue  # purged upstream
             _compare(spec.name, d, ds.manifest["drop_files"], drop.drop_files(spec.name, d))
 
 
-def _compare(table: str, d: date | None, landed: dict[str, str], now: dict[str, str]) -> None:
-    where = f"{table}/snapshot" if d is None else f"{table}/date={d.isoformat()}"
+def _compare(table: str, d: date, landed: dict[str, str], now: dict[str, str]) -> None:
+    where = f"{table}/date={d.isoformat()}"
     for name in sorted(set(landed) | set(now)):
         if landed.get(name) == now.get(name):
             continue
@@ -320,11 +366,6 @@ def _compare(table: str, d: date | None, landed: dict[str, str], now: dict[str, 
             what = "appeared"
         else:
             what = f"changed (sha256 {landed[name][:12]} landed, {now[name][:12]} now)"
-        if d is None:
-            raise DropFileChanged(
-                f"drop zone file {where}/{name} {what} after the {table} snapshot was landed: the lake keeps the "
-                "landed snapshot (new snapshot versions are not landed yet); restore the file as it was landed"
-            )
         raise DropFileChanged(
             f"drop zone file {where}/{name} {what} after {d} was landed: the lake keeps what it landed; to take the "
             f"new file, re-land the day: couponflow daily --reland {d} (add --force to re-decide published dates)"
@@ -427,9 +468,9 @@ def _land_days(
         spec.name: {d: manifest.parquet_bytes(keep(_read(store, source, spec.name, d, report))) for d in pending}
         for spec in DAILY_TABLES
     }
-    snap = snapshot_context(store)
+    snap = snapshot_context(store, day=pending[0])  # the versions current on the days landed
     context = RawContext(
-        campaign_landing_dates(store, source),
+        campaign_landing_dates(store, source, pending[0]),
         snap.product_ids,
         snap.coupon_campaigns,
         _row_history(store, pending[0]),

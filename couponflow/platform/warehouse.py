@@ -97,6 +97,27 @@ def connect(settings: Settings):
         con.close()
 
 
+def _snapshot_view(store: ObjectStore, settings: Settings, table: str, datasets: list[manifest.Dataset]) -> str:
+    """Every version of a snapshot, each row with its ``snapshot_version`` and ``valid_from`` (the
+    first data day it describes; ``couponflow.platform.snapshots``)."""
+    legacy = [ds.prefix for ds in datasets if "version" not in ds.manifest]
+    if legacy:
+        raise WarehouseError(
+            f"{legacy[0]} is a snapshot of the layout before snapshot versions (raw/<table>/snapshot/version=N/): "
+            "land the lake afresh under a new COUPONFLOW_HOME (the source lands it as version 1)"
+        )
+    parts = []
+    for ds in sorted(datasets, key=lambda d: int(d.manifest["version"])):
+        files = sorted(
+            str(_local_file(store, settings, ds, o["name"])) for o in ds.objects if o["name"].endswith(".parquet")
+        )
+        parts.append(
+            f"select *, {int(ds.manifest['version'])} as snapshot_version, DATE {_sql_str(ds.manifest['valid_from'])} "
+            f"as valid_from from read_parquet([{', '.join(_sql_str(p) for p in files)}])"
+        )
+    return " union all ".join(parts)
+
+
 def expose_lake(settings: Settings, store: ObjectStore) -> dict[str, int]:
     """(Re)create ``raw.<table>`` views over the manifest-listed files; returns files per table."""
     views: dict[str, str] = {}
@@ -131,7 +152,7 @@ def expose_lake(settings: Settings, store: ObjectStore) -> dict[str, int]:
             )
             landed += [(spec.name, ds.manifest["partition"]) for ds in datasets]
         else:
-            views[spec.name] = f"select * from read_parquet({file_list})"
+            views[spec.name] = _snapshot_view(store, settings, spec.name, datasets)
     values = ", ".join(f"({_sql_str(t)}, DATE {_sql_str(d)})" for t, d in sorted(landed))
     with connect(settings) as con:
         con.execute("create schema if not exists raw")

@@ -61,7 +61,15 @@ def build_lake(store: ObjectStore, settings: Settings) -> None:
         store, "raw/transactions/date=2017-01-09", {"part-0.parquet": landed["transactions"]}, {"kind": "raw"}
     )
     for t in SNAPSHOT_TABLES:
-        manifest.publish(store, f"raw/{t.name}/snapshot", {"part-0.parquet": landed[t.name]}, {"kind": "raw"})
+        # every snapshot version stays (raw/ is never gc'd): two versions of each, the first one
+        # is what the old dates used
+        for version, valid_from in ((1, "2017-01-01"), (2, "2017-01-09")):
+            manifest.publish(
+                store,
+                f"raw/{t.name}/snapshot/version={version}",
+                {"part-0.parquet": landed[t.name]},
+                {"kind": "raw", "partition": "snapshot", "version": version, "valid_from": valid_from},
+            )
     for day in (OLD, LATEST, NEWEST):
         publish_campaign(store, settings, handmade_decision(day, [1, 2, 3]))
         report.publish_gate_record(store, day, {"campaign": [_passed("campaign", "sends", day.isoformat())]})

@@ -21,7 +21,7 @@ from couponflow.platform import manifest
 from couponflow.platform.config import SettingsError, load_settings
 from couponflow.platform.contract import DAILY_TABLES, RAW_TABLES, SNAPSHOT_TABLES
 from couponflow.platform.gate_results import GateFailed
-from couponflow.platform.lake import PART, raw_prefix
+from couponflow.platform.lake import PART, raw_prefix, snapshot_prefix
 from couponflow.platform.landing import RawContext, RelandError, check_reland, landed_days, reland_day
 from couponflow.platform.sources import get_source
 from couponflow.platform.sources.base import BadDropFile, DropFileChanged, UpstreamNotReady
@@ -92,8 +92,8 @@ def zone(request, example, tmp_path, monkeypatch) -> Zone:
     return z
 
 
-def _landed(store, table: str, d: date | None) -> bytes:
-    ds = manifest.read(store, raw_prefix(table, d))
+def _landed(store, table: str, d: date | None, version: int = 1) -> bytes:
+    ds = manifest.read(store, raw_prefix(table, d) if d else snapshot_prefix(table, version))
     assert ds is not None, (table, d)
     return manifest.read_object(store, ds, PART)
 

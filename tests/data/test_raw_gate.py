@@ -11,7 +11,7 @@ import pytest
 
 from couponflow.platform import manifest
 from couponflow.platform.contract import DAILY_TABLES, SNAPSHOT_TABLES
-from couponflow.platform.lake import raw_prefix
+from couponflow.platform.lake import raw_prefix, snapshot_prefix
 from couponflow.platform.landing import published_days
 from expectations.raw_gate import RawContext, check_partitions
 from tests.helpers import replace_column
@@ -43,7 +43,7 @@ def test_every_real_day_and_snapshot_passes(landed_year, source):
     expected |= {("transactions", CLOSED_DAY, "rows")}
     assert warned == expected
     for spec in SNAPSHOT_TABLES:
-        ds = manifest.read(store, raw_prefix(spec.name, None))
+        ds = manifest.read(store, snapshot_prefix(spec.name, 1))
         result = json.loads(manifest.read_object(store, ds, "validation.json"))
         assert result["success"]
         warned_snap = sorted((c["check"], c["column"]) for c in result["checks"] if not c["success"])

@@ -7,7 +7,7 @@ that made this module). So the report of ``D`` covers, whichever runs landed the
 * the daily partitions of the days ``[P, D-1]``, where ``P`` is the latest date before ``D``
   with a published campaign (``daily(P)`` landed everything before ``P``), or the lake's first
   landed day when there is none: the days that ``D`` is the first decision to use;
-* the snapshots.
+* the snapshot versions current on some of those days (``couponflow.platform.snapshots``).
 
 Their gate results are the ``validation.json`` that landing published beside each partition,
 folded per problem (``gates._aggregate_raw``). The Data Docs pages of the partitions the page
@@ -26,7 +26,7 @@ import logging
 from datetime import date, timedelta
 from typing import Any
 
-from couponflow.platform import manifest
+from couponflow.platform import manifest, snapshots
 from couponflow.platform.contract import DAILY_TABLES, SNAPSHOT_TABLES
 from couponflow.platform.gate_results import GateResult
 from couponflow.platform.lake import PART, VALIDATION, raw_prefix
@@ -56,8 +56,10 @@ def _stored(store: ObjectStore, prefix: str) -> GateResult | None:
 
 def lake_results(store: ObjectStore, run_date: date) -> list[GateResult]:
     """The raw-gate results the lake holds for the partitions the report of ``run_date`` covers."""
-    prefixes = [raw_prefix(t.name, d) for d in covered_days(store, run_date) for t in DAILY_TABLES]
-    prefixes += [raw_prefix(t.name, None) for t in SNAPSHOT_TABLES]
+    days = covered_days(store, run_date)
+    prefixes = [raw_prefix(t.name, d) for d in days for t in DAILY_TABLES]
+    first, last = (days[0] if days else run_date - timedelta(days=1)), run_date - timedelta(days=1)
+    prefixes += [v.prefix for t in SNAPSHOT_TABLES for v in snapshots.used(store, t.name, first, last)]
     return [r for r in (_stored(store, p) for p in prefixes) if r is not None]
 
 
@@ -72,7 +74,9 @@ def revalidated_records(store: ObjectStore, source: Source, run_date: date) -> l
 
     records: list[dict[str, Any]] = []
     for table, day in row_partitions(run_date):
-        ds = manifest.read(store, raw_prefix(table, day))
+        # a snapshot: the version current on the day before the run date (the one its marts used)
+        prefix = raw_prefix(table, day) if day else snapshots.prefix_on(store, table, run_date - timedelta(days=1))
+        ds = manifest.read(store, prefix) if prefix else None
         if ds is None:
             continue
         data = manifest.read_object(store, ds, PART)

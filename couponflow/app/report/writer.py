@@ -30,7 +30,7 @@ from couponflow.app.report.monitoring_inputs import alert_breaches, monitoring_i
 from couponflow.app.report.plots import plots
 from couponflow.app.report.render import render_html
 from couponflow.app.report.segment_inputs import segment_inputs
-from couponflow.platform import data_dictionary, manifest
+from couponflow.platform import data_dictionary, manifest, snapshots
 from couponflow.platform.contract import DAILY_TABLES, SNAPSHOT_TABLES
 from couponflow.platform.gate_results import GateResult
 from couponflow.platform.lake import (
@@ -60,7 +60,7 @@ def raw_gate_results(store: ObjectStore, run_date: date) -> list[dict[str, Any]]
     """The published raw-gate results of the data that ``daily(run_date)`` decides on."""
     out = []
     prefixes = [raw_prefix(t.name, run_date - timedelta(days=1)) for t in DAILY_TABLES]
-    prefixes += [raw_prefix(t.name, None) for t in SNAPSHOT_TABLES]
+    prefixes += [p for t in SNAPSHOT_TABLES if (p := snapshots.prefix_on(store, t.name, run_date - timedelta(days=1)))]
     for prefix in prefixes:
         ds = manifest.read(store, prefix)
         if ds is not None and any(o["name"] == VALIDATION for o in ds.objects):

@@ -29,7 +29,8 @@ with lines as (
         coalesce(p.is_private_label, false)                                     as is_private_label,
         case when p.department in ('MEAT', 'MEAT-PCKGD') then 'MEAT' else p.department end as department
     from {{ ref('stg_transactions') }} t
-    left join {{ ref('products') }} p using (product_id)
+    left join {{ ref('products') }} p
+        on p.product_id = t.product_id and {{ snapshot_on_day('p', 't.transaction_date') }}
     {% if is_incremental() %}
     where t.transaction_date > (select coalesce(max(transaction_date), date '1900-01-01') from {{ this }})
     {% endif %}

@@ -21,7 +21,8 @@ select
     count(*) filter (where t.coupon_disc > 0)              as coupon_lines,
     coalesce(sum(t.sales_value) filter (where p.is_private_label), 0) as private_label_sales
 from {{ ref('stg_transactions') }} t
-left join {{ ref('products') }} p using (product_id)
+left join {{ ref('products') }} p
+      on p.product_id = t.product_id and {{ snapshot_on_day('p', 't.transaction_date') }}
 {% if is_incremental() %}
 where t.transaction_date > (select coalesce(max(basket_date), date '1900-01-01') from {{ this }})
 {% endif %}

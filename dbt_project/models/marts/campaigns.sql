@@ -38,10 +38,13 @@ main_department as (
     -- the department holding most of the campaign's coupon products (ties: alphabetical)
     select campaign_id, first(department order by n_products desc, department) as main_department
     from (
+        -- the products version current as of the campaign's start
         select c.campaign_id, coalesce(p.department, 'UNKNOWN') as department,
                count(distinct c.product_id) as n_products
         from {{ ref('stg_coupons') }} c
-        left join {{ ref('stg_products') }} p using (product_id)
+        left join {{ ref('stg_campaign_descriptions') }} d using (campaign_id)
+        left join {{ ref('stg_products') }} p
+          on p.product_id = c.product_id and {{ snapshot_as_of('p', 'd.start_date') }}
         group by 1, 2
     )
     group by 1

@@ -22,7 +22,8 @@ with lines as (
         cast(t.sales_value as double)                                         as sales_value,
         t.coupon_disc > 0                                                     as is_coupon_line
     from {{ ref('stg_transactions') }} t
-    left join {{ ref('products') }} p using (product_id)
+    left join {{ ref('products') }} p
+        on p.product_id = t.product_id and {{ snapshot_on_day('p', 't.transaction_date') }}
     {% if is_incremental() %}
     where t.transaction_date > (select coalesce(max(transaction_date), date '1900-01-01') from {{ this }})
     {% endif %}

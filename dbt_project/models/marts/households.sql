@@ -1,12 +1,13 @@
 -- Household dimension: everyone seen in transactions, sends or demographics, with demographics
 -- where known (about a third) and an explicit flag where not. Descriptive only: features that
--- depend on time live in household_features (as of a date).
+-- depend on time live in household_features (as of a date). Demographics: the latest version of
+-- the snapshot (stg_demographics holds every version with its window).
 with ids as (
     select household_id from {{ ref('stg_transactions') }}
     union
     select household_id from {{ ref('stg_campaigns') }}
     union
-    select household_id from {{ ref('stg_demographics') }}
+    select household_id from {{ ref('stg_demographics') }} where valid_to is null
 )
 
 select
@@ -20,4 +21,4 @@ select
     d.household_comp,
     d.kids_count
 from ids i
-left join {{ ref('stg_demographics') }} d using (household_id)
+left join (select * from {{ ref('stg_demographics') }} where valid_to is null) d using (household_id)

@@ -1,11 +1,25 @@
--- Product catalogue; empty strings become nulls.
+-- Product catalogue, every snapshot version with its validity window (macros/snapshot_versions.sql):
+-- one row per (product_id, snapshot_version); empty strings become nulls. A basket line reads the
+-- version current on its own day (snapshot_on_day), an as-of date the one current on its day before.
+with src as (
+    select * from {{ source('lake', 'products') }}
+),
+
+windows as (
+    {{ snapshot_windows('src') }}
+)
+
 select
-    cast(product_id as bigint)                as product_id,
-    cast(manufacturer_id as bigint)           as manufacturer_id,
-    nullif(trim(department), '')              as department,
-    nullif(trim(brand), '')                   as brand,
-    nullif(trim(product_category), '')        as product_category,
-    nullif(trim(product_type), '')            as product_type,
-    nullif(trim(package_size), '')            as package_size
-from {{ source('lake', 'products') }}
-qualify row_number() over (partition by product_id order by manufacturer_id) = 1
+    cast(s.product_id as bigint)                as product_id,
+    cast(s.manufacturer_id as bigint)           as manufacturer_id,
+    nullif(trim(s.department), '')              as department,
+    nullif(trim(s.brand), '')                   as brand,
+    nullif(trim(s.product_category), '')        as product_category,
+    nullif(trim(s.product_type), '')            as product_type,
+    nullif(trim(s.package_size), '')            as package_size,
+    w.snapshot_version,
+    w.valid_from,
+    w.valid_to
+from src s
+join windows w using (snapshot_version)
+qualify row_number() over (partition by s.product_id, w.snapshot_version order by s.manufacturer_id) = 1
