@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from couponflow.app.history_inputs import load_scorer
 from couponflow.app.outcomes import closed_campaigns
 from couponflow.app.publishing import published_decisions
 from couponflow.app.report import raw_docs, raw_section
@@ -51,7 +52,6 @@ from couponflow.platform.storage import ObjectStore
 from couponflow.platform.warehouse import WarehouseError
 from expectations.docs import build_data_docs, build_partition_pages, docs_files
 from models.registry import Registry
-from models.scoring import load_scorer
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def _redemption_trend(res: Resources, run_date: date) -> pd.DataFrame | None:
 def _closed(res: Resources, run_date: date) -> ClosedInputs:
     """Our closed campaigns measured against the lake; today's champion is the off-policy target."""
     registry = Registry(res.store)
-    target = load_scorer(registry, registry.champion(), res.settings.prior_strength)
+    target = load_scorer(res.warehouse, registry, registry.champion(), res.settings.prior_strength)
     answers = res.source.answers_our_sends  # DESIGN, honest lift: else lift is n/a
     rows = closed_campaigns(res, run_date, answers_our_sends=answers, target=target)
     return ClosedInputs(rows, not answers, target.version)
