@@ -142,9 +142,13 @@ def partition_records(
     for day in sorted(partitions):
         result = results[day]
         label = _label(day)
-        records = []
+        records: list[dict[str, Any]] = []
+        seen: set[str] = set()
         for rec in result.validations:
             suite = rec["suite_name"]
+            if suite in seen:  # the gate lists its profile's record once per profile check
+                continue
+            seen.add(suite)
             if rec["meta"]["couponflow"]["label"] == label:  # the gate validated it alone
                 records.append(rec)
             elif suite.endswith(PROFILE_SUFFIX):
