@@ -19,6 +19,7 @@ from couponflow.platform.config import load_settings
 from couponflow.platform.sources.synthetic import SyntheticSource
 from couponflow.platform.storage import LocalStore
 from couponflow.platform.warehouse import expose_lake, run_dbt
+from tests.data.offer_affinity import affinity_and_definition
 
 HOUSEHOLDS = 200
 # the world of seed 0 starts campaigns on 2017-01-22, 02-07 and 03-07: a first build through
@@ -111,4 +112,13 @@ def test_features_equal_their_definitions_on_the_basket_lines(homes):
     """).df()
     features = con.execute(f"select {', '.join(recomputed.columns)} from marts.household_features order by 1, 2").df()
     assert len(features) > 2 * HOUSEHOLDS
+    pd.testing.assert_frame_equal(features, recomputed, check_exact=True, check_dtype=False)
+
+
+def test_offer_affinity_equals_its_definition_on_the_basket_lines(homes):
+    """Daily builds of the staged affinity equal the mart's old definition over the lines (the
+    world's 65 days leave the 90-day windows unexercised: test_marts checks them on the year)."""
+    features, recomputed = affinity_and_definition(homes["daily"])
+    assert (features["aff_coupons_touched_all"] > 1).any() and (features["aff_coupon_baskets_all"] > 0).any()
+    assert (features["aff_products_90d"] > features["aff_products_30d"]).any()
     pd.testing.assert_frame_equal(features, recomputed, check_exact=True, check_dtype=False)

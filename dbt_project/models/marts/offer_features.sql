@@ -8,6 +8,13 @@
 -- 1..90 before S). Campaigns starting on the same day do not see each other.
 -- Incremental: the rows of a date are final once the retailer's sends of S (dated S) have
 -- landed (sends_landed); a build (re)computes only the dates that are not final yet.
+-- Cost: the affinity joins each campaign's distinct products (not one row per coupon a product
+-- sits under) to the lines before S once, groups them by (basket, product), and derives every
+-- count from groups of those rows, where it used to take eight distinct aggregates and a
+-- distinct over the line-by-coupon join. It still reads each line once per campaign that covers
+-- its product: a catch-up of many campaigns grows with campaigns x history (distinct baskets
+-- over a campaign's products do not add up across products, so no per-product running table
+-- can answer them); an incremental day computes only its own campaigns.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -43,39 +50,64 @@ campaign_products as (
     join {{ ref('stg_coupons') }} c using (campaign_id)
 ),
 
-affinity_lines as (
-    -- lines the household bought before S on products that the campaign's coupons cover
-    select cp.as_of_date, cp.campaign_id, t.household_id, t.basket_id, t.product_id, cp.coupon_upc,
-           {{ days_before('t.transaction_date', 'cp.as_of_date') }} as age_days,
-           t.sales_value,  -- a decimal: its sums are exact in any order (cast once, below)
-           t.coupon_disc > 0 as is_coupon_line
-    from campaign_products cp
-    join {{ ref('stg_transactions') }} t
-      on t.product_id = cp.product_id and {{ before_as_of('t.transaction_date', 'cp.as_of_date') }}
+offer_products as (
+    -- each product once per campaign (a product can sit under several of its coupons)
+    select distinct as_of_date, campaign_id, product_id from campaign_products
 ),
 
-affinity as (
-    select
-        as_of_date, campaign_id, household_id,
-        count(distinct product_id)                                           as aff_products_all,
-        count(distinct product_id) filter (where {{ within_days('age_days', 90) }})             as aff_products_90d,
-        count(distinct product_id) filter (where {{ within_days('age_days', 30) }})             as aff_products_30d,
-        count(distinct basket_id)                                            as aff_baskets_all,
-        count(distinct basket_id) filter (where {{ within_days('age_days', 90) }})              as aff_baskets_90d,
-        count(distinct coupon_upc)                                           as aff_coupons_touched_all,
-        count(distinct coupon_upc) filter (where {{ within_days('age_days', 90) }})             as aff_coupons_touched_90d,
-        count(distinct basket_id) filter (where is_coupon_line)              as aff_coupon_baskets_all
-    from affinity_lines
+affinity_products as (
+    -- the household's lines before S on the campaign's products, one row per (basket, product):
+    -- the join reads each line once per campaign that covers it, and every feature below is a
+    -- plain count or sum over these rows or their groups (no distinct aggregate over the lines).
+    -- A basket is one day, so its age is one value. Spend counts each distinct amount of a
+    -- (basket, product) once, as the features always have (sum of the distinct lines).
+    select op.as_of_date, op.campaign_id, t.household_id, t.basket_id, t.product_id,
+           min({{ days_before('t.transaction_date', 'op.as_of_date') }}) as age_days,
+           bool_or(t.coupon_disc > 0)                            as has_coupon_line,
+           sum(distinct t.sales_value)                           as spend  -- decimals: exact in any order
+    from offer_products op
+    join {{ ref('stg_transactions') }} t
+      on t.product_id = op.product_id and {{ before_as_of('t.transaction_date', 'op.as_of_date') }}
+    group by 1, 2, 3, 4, 5
+),
+
+affinity_baskets as (
+    select as_of_date, campaign_id, household_id,
+           count(*)                                                          as aff_baskets_all,
+           count(*) filter (where {{ within_days('age_days', 90) }})         as aff_baskets_90d,
+           count(*) filter (where has_coupon_line)                           as aff_coupon_baskets_all,
+           cast(sum(spend) as double)                                        as aff_spend_all,
+           cast(coalesce(sum(spend) filter (where {{ within_days('age_days', 90) }}), 0) as double) as aff_spend_90d
+    from (select as_of_date, campaign_id, household_id, basket_id, min(age_days) as age_days,
+                 bool_or(has_coupon_line) as has_coupon_line, sum(spend) as spend
+          from affinity_products group by 1, 2, 3, 4)
     group by 1, 2, 3
 ),
 
-affinity_spend as (
-    -- spend counted once per line (a product can sit under several coupons of the campaign)
+product_ages as (
+    -- the days since the household last bought each of the campaign's products
+    select as_of_date, campaign_id, household_id, product_id, min(age_days) as age_days
+    from affinity_products
+    group by 1, 2, 3, 4
+),
+
+affinity_items as (
     select as_of_date, campaign_id, household_id,
-           cast(sum(sales_value) as double)                                  as aff_spend_all,
-           cast(coalesce(sum(sales_value) filter (where {{ within_days('age_days', 90) }}), 0) as double) as aff_spend_90d
-    from (select distinct as_of_date, campaign_id, household_id, basket_id, product_id, age_days, sales_value
-          from affinity_lines)
+           count(*)                                                          as aff_products_all,
+           count(*) filter (where {{ within_days('age_days', 90) }})         as aff_products_90d,
+           count(*) filter (where {{ within_days('age_days', 30) }})         as aff_products_30d
+    from product_ages
+    group by 1, 2, 3
+),
+
+affinity_coupons as (
+    select as_of_date, campaign_id, household_id,
+           count(*)                                                          as aff_coupons_touched_all,
+           count(*) filter (where {{ within_days('age_days', 90) }})         as aff_coupons_touched_90d
+    from (select pa.as_of_date, pa.campaign_id, pa.household_id, cp.coupon_upc, min(pa.age_days) as age_days
+          from product_ages pa
+          join campaign_products cp using (as_of_date, campaign_id, product_id)
+          group by 1, 2, 3, 4)
     group by 1, 2, 3
 ),
 
@@ -102,26 +134,27 @@ select
     o.sends_landed,
     f.household_id is not null                                       as has_purchase_history,
     f.* exclude (household_id, as_of_date),
-    coalesce(a.aff_products_all, 0)                                  as aff_products_all,
-    coalesce(a.aff_products_90d, 0)                                  as aff_products_90d,
-    coalesce(a.aff_products_30d, 0)                                  as aff_products_30d,
-    coalesce(a.aff_baskets_all, 0)                                   as aff_baskets_all,
-    coalesce(a.aff_baskets_90d, 0)                                   as aff_baskets_90d,
-    coalesce(a.aff_coupons_touched_all, 0)                           as aff_coupons_touched_all,
-    coalesce(a.aff_coupons_touched_90d, 0)                           as aff_coupons_touched_90d,
-    coalesce(a.aff_coupon_baskets_all, 0)                            as aff_coupon_baskets_all,
-    coalesce(s.aff_spend_all, 0)                                     as aff_spend_all,
-    coalesce(s.aff_spend_90d, 0)                                     as aff_spend_90d,
-    coalesce(s.aff_spend_all / nullif(f.spend_per_week_all * f.history_days / 7.0, 0), 0) as aff_spend_share_all,
-    coalesce(a.aff_products_all, 0) / greatest(o.n_products, 1)     as aff_products_share,
-    coalesce(a.aff_coupons_touched_all, 0) / greatest(o.n_coupons, 1) as aff_coupons_touched_share,
+    coalesce(i.aff_products_all, 0)                                  as aff_products_all,
+    coalesce(i.aff_products_90d, 0)                                  as aff_products_90d,
+    coalesce(i.aff_products_30d, 0)                                  as aff_products_30d,
+    coalesce(b.aff_baskets_all, 0)                                   as aff_baskets_all,
+    coalesce(b.aff_baskets_90d, 0)                                   as aff_baskets_90d,
+    coalesce(k.aff_coupons_touched_all, 0)                           as aff_coupons_touched_all,
+    coalesce(k.aff_coupons_touched_90d, 0)                           as aff_coupons_touched_90d,
+    coalesce(b.aff_coupon_baskets_all, 0)                            as aff_coupon_baskets_all,
+    coalesce(b.aff_spend_all, 0)                                     as aff_spend_all,
+    coalesce(b.aff_spend_90d, 0)                                     as aff_spend_90d,
+    coalesce(b.aff_spend_all / nullif(f.spend_per_week_all * f.history_days / 7.0, 0), 0) as aff_spend_share_all,
+    coalesce(i.aff_products_all, 0) / greatest(o.n_products, 1)     as aff_products_share,
+    coalesce(k.aff_coupons_touched_all, 0) / greatest(o.n_coupons, 1) as aff_coupons_touched_share,
     coalesce(c.same_coupons_redeemed, 0)                             as same_coupons_redeemed,
     h.has_demographics,
     h.age, h.income, h.home_ownership, h.marital_status, h.household_size, h.household_comp, h.kids_count
 from pairs p
 join offers o using (as_of_date, campaign_id)
 left join {{ ref('household_features') }} f using (as_of_date, household_id)
-left join affinity a using (as_of_date, campaign_id, household_id)
-left join affinity_spend s using (as_of_date, campaign_id, household_id)
+left join affinity_items i using (as_of_date, campaign_id, household_id)
+left join affinity_baskets b using (as_of_date, campaign_id, household_id)
+left join affinity_coupons k using (as_of_date, campaign_id, household_id)
 left join same_coupon c using (as_of_date, campaign_id, household_id)
 left join {{ ref('households') }} h using (household_id)
