@@ -109,7 +109,7 @@ def test_budget_use_skips_dates_without_candidates_and_sums_the_rest():
 
 
 def _report(monitoring: dict | None) -> dict:
-    gates = {"summary": {}, "rows": [], "landed": [], "partitions_gated": {}}
+    gates = {"summary": {}, "rows": [], "landed": [], "partitions_gated": {}, "partition_docs": {}}
     return {
         "run_date": "2017-10-30",
         "verdict": "safe to send",
