@@ -10,7 +10,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: setup run test lint bench clean chromium
+.PHONY: setup run test test-slow lint bench clean chromium
 
 setup: $(STAMP)
 
@@ -27,6 +27,10 @@ run: setup
 
 test: setup chromium
 	$(BIN)/pytest
+
+# the end-to-end tests of minutes each (marked slow) that `make test` leaves out to keep CI short
+test-slow: setup chromium
+	$(BIN)/pytest -m slow
 
 # ruff (lint + format check), mypy, and import-linter's layer contract (pyproject.toml)
 lint: setup
