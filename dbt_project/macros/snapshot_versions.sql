@@ -14,9 +14,12 @@
 {%- endmacro %}
 
 {#- Whether the version of row `alias` is current on data day `day` (a basket line's date). -#}
+{#- Written as two plain comparisons, never with `or`: an `or` in a left join's condition makes
+    DuckDB give up its hash join on the key for a nested loop (marts.coupons took 17-30 s instead
+    of 0.05 s on the real year, and each basket-line model about 30 s a build). -#}
 {% macro snapshot_on_day(alias, day) -%}
-    ({{ alias }}.snapshot_version = 1 or {{ alias }}.valid_from <= {{ day }})
-    and ({{ alias }}.valid_to is null or {{ day }} < {{ alias }}.valid_to)
+    {{ day }} >= (case when {{ alias }}.snapshot_version = 1 then date '0001-01-01' else {{ alias }}.valid_from end)
+    and {{ day }} < coalesce({{ alias }}.valid_to, date '9999-12-31')
 {%- endmacro %}
 
 {#- Whether the version of row `alias` is the one an as-of date S reads: the version current on
