@@ -30,8 +30,6 @@ from couponflow.platform.sources.dropzone import DropZoneSource, example_days, w
 from couponflow.platform.storage import LocalStore
 from couponflow.platform.warehouse import expose_lake, run_dbt
 
-pytestmark = pytest.mark.slow  # minutes on the real year: `make test-slow` runs it, CI's `make test` does not
-
 DAYS = example_days(5)  # 2017-10-26 .. 2017-10-30 (campaign 18 starts on the last)
 CHANGE = DAYS[2]  # the first day landed after the new catalogue is dropped
 P = 844165  # GROCERY, bought by household 98 on 2017-10-27 and 2017-10-29
