@@ -5,8 +5,11 @@ as ``raw/products/snapshot/version=2/``, valid from the first day landed after i
 version 1 stays as it was. The marts then read, for each day and as-of date, the version current
 then: a product whose department changed counts in its old department on the lines before the
 change and in the new one from it (household features), and a campaign's coupon products carry
-the department of the version current as of its start. A re-run changes no byte; a snapshot
-re-exported with the same rows is no new version.
+the department of the version current as of its start. Then, before the campaign's start day
+lands, a new demographics snapshot changes some households: valid from that start, it is not the
+version current as of the start (its day before), so the campaign's offer features keep the old
+demographics while the households dimension shows the new ones. A re-run changes no byte; a
+snapshot re-exported with the same rows is no new version.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ CHANGE = DAYS[2]  # the first day landed after the new catalogue is dropped
 P = 844165  # GROCERY, bought by household 98 on 2017-10-27 and 2017-10-29
 H = 98
 NEW_DEPARTMENT = "PRODUCE"
+NEW_INCOME = "v2-income"  # demographics version 2's income of the households it changes
 
 
 def _source(zone: Path) -> DropZoneSource:
@@ -66,6 +70,29 @@ def _new_catalogue(zone: Path, products: list[int]) -> pa.Table:
     return new
 
 
+def _changed_households(zone: Path) -> list[int]:
+    """Five households with demographics and a purchase on a landed day before the start (so in
+    the campaign's offer features as of its start)."""
+    demographics = pq.read_table(zone / "demographics/snapshot/part-0.parquet")["household_id"].to_pylist()
+    buyers = set()
+    for d in DAYS[:-1]:
+        for f in (zone / f"transactions/date={d}").glob("*.parquet"):
+            buyers |= set(pq.read_table(f)["household_id"].to_pylist())
+    return sorted(buyers & set(demographics))[:5]
+
+
+def _new_demographics(zone: Path, households: list[int]) -> pa.Table:
+    """The upstream's new demographics: ``households`` get NEW_INCOME, under a new file name."""
+    old = pq.read_table(zone / "demographics/snapshot/part-0.parquet")
+    moved = pc.is_in(old["household_id"], pa.array(households, old["household_id"].type))
+    new = old.set_column(
+        old.schema.get_field_index("income"), "income", pc.if_else(moved, pa.scalar(NEW_INCOME), old["income"])
+    )
+    shutil.rmtree(zone / "demographics/snapshot")
+    write_folder(zone, "demographics", None, {"part-0-v2.parquet": manifest.parquet_bytes(new)})
+    return new
+
+
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory):
     base = tmp_path_factory.mktemp("snapshot_versions")
@@ -79,10 +106,15 @@ def lake(tmp_path_factory):
     q = _coupon_product(zone)
     old = pq.read_table(zone / "products/snapshot/part-0.parquet")
     new = _new_catalogue(zone, [P, q])
-    report = land_through(store, _source(zone), DAYS[-1])
+    report = land_through(store, _source(zone), DAYS[-2])
+    # demographics version 2, seen before the campaign's start day lands: valid from that day
+    changed = _changed_households(zone)
+    old_demographics = pq.read_table(zone / "demographics/snapshot/part-0.parquet")
+    _new_demographics(zone, changed)
+    demographics_report = land_through(store, _source(zone), DAYS[-1])
     expose_lake(settings, store)
     # the models that read a snapshot and their tests (the scoring marts are not needed here)
-    models = "+household_features +coupons +campaign_categories +campaigns +households"
+    models = "+household_features +coupons +campaign_categories +campaigns +households +offer_features"
     result = run_dbt(
         settings,
         "build",
@@ -94,7 +126,7 @@ def lake(tmp_path_factory):
         "cautious",
     )
     # the unit test of a line's version (int_household_days.yml), on this warehouse's column types
-    unit = run_dbt(settings, "test", "--select", "int_household_days,test_type:unit")
+    unit = run_dbt(settings, "test", "--select", "int_household_days,test_type:unit offer_features,test_type:unit")
     assert unit.nodes and all(status == "pass" for _, status in unit.nodes), unit.nodes
     assert not [n for n, status in result.nodes if status not in ("success", "pass")], result.nodes
     con = duckdb.connect(str(settings.warehouse_path))
@@ -104,6 +136,9 @@ def lake(tmp_path_factory):
         "store": store,
         "first": first,
         "report": report,
+        "demographics_report": demographics_report,
+        "changed": changed,
+        "old_demographics": old_demographics,
         "con": con,
         "q": q,
         "old": old,
@@ -114,7 +149,9 @@ def lake(tmp_path_factory):
 
 def test_a_changed_snapshot_lands_as_a_new_version_and_the_old_one_stays(lake):
     store, first = lake["store"], lake["first"]
-    assert lake["report"].landed_snapshots == ["products"] and lake["report"].landed_days == DAYS[2:]
+    assert lake["report"].landed_snapshots == ["products"] and lake["report"].landed_days == DAYS[2:-1]
+    assert lake["demographics_report"].landed_snapshots == ["demographics"]
+    assert lake["demographics_report"].landed_days == DAYS[-1:]
     versions = snapshots.versions(store, "products")
     assert [(v.version, v.valid_from) for v in versions] == [(1, DAYS[0]), (2, CHANGE)]
     assert versions[1].dataset.manifest["drop_files"].keys() == {"part-0-v2.parquet"}
@@ -123,12 +160,14 @@ def test_a_changed_snapshot_lands_as_a_new_version_and_the_old_one_stays(lake):
     assert {k: v for k, v in _raw(store).items() if k in first} == first
     # the other snapshots did not change: version 1 only
     for spec in SNAPSHOT_TABLES:
-        if spec.name != "products":
+        if spec.name not in ("products", "demographics"):
             assert [v.version for v in snapshots.versions(store, spec.name)] == [1], spec.name
     # the version current on a day
     assert snapshots.current(store, "products", DAYS[1]).version == 1
     assert snapshots.current(store, "products", CHANGE).version == 2
     assert snapshots.current(store, "products").version == 2
+    demographics = snapshots.versions(store, "demographics")
+    assert [(v.version, v.valid_from) for v in demographics] == [(1, DAYS[0]), (2, DAYS[-1])]
 
 
 def test_a_rerun_changes_no_byte_and_the_same_rows_are_no_new_version(lake, tmp_path):
@@ -148,14 +187,25 @@ def test_a_rerun_changes_no_byte_and_the_same_rows_are_no_new_version(lake, tmp_
 def test_a_killed_landing_then_a_rerun_gives_the_same_bytes(lake, tmp_path):
     """Killed after the new version's objects were written but before its manifest (and before any
     day of it landed): a version without a manifest is no version, the re-run lands it again with
-    the same number and valid_from, and the lake is byte-identical to the undisturbed run's."""
+    the same number and valid_from, and the lake is byte-identical to the undisturbed run's (whose
+    demographics version 2 came later: the re-run lands it the same way, from a zone without it
+    first)."""
     killed = LocalStore(tmp_path / "killed")
     shutil.copytree(lake["store"].root, killed.root)
     for key in killed.list("raw/"):
-        if any(f"date={d}/" in key for d in DAYS[2:]) or key == f"{snapshot_prefix('products', 2)}/{manifest.MANIFEST}":
+        if (
+            any(f"date={d}/" in key for d in DAYS[2:])
+            or key == f"{snapshot_prefix('products', 2)}/{manifest.MANIFEST}"
+            or key.startswith(f"{snapshot_prefix('demographics', 2)}/")
+        ):
             killed.delete(key)
     killed.put(f"{snapshot_prefix('products', 3)}/{PART}", b"half-written")  # a leftover no manifest lists
     assert [v.version for v in snapshots.versions(killed, "products")] == [1]
+    before = tmp_path / "drop-before-demographics"
+    shutil.copytree(lake["zone"], before)
+    shutil.rmtree(before / "demographics/snapshot")
+    write_folder(before, "demographics", None, {"part-0.parquet": manifest.parquet_bytes(lake["old_demographics"])})
+    land_through(killed, _source(before), DAYS[-2])
     land_through(killed, _source(lake["zone"]), DAYS[-1])
     assert {k: killed.get(k) for k in killed.list("raw/") if "version=3" not in k} == _raw(lake["store"])
     assert [v.version for v in snapshots.versions(killed, "products")] == [1, 2]
@@ -235,6 +285,31 @@ def test_a_campaign_reads_the_version_current_as_of_its_start(lake):
     n = con.execute("select count(*) - count(distinct (campaign_id, coupon_upc, product_id)) from marts.coupons")
     assert n.fetchone()[0] == 0
     assert con.execute("select count(*) from marts.campaign_categories where campaign_id = 18").fetchone()[0] > 0
+
+
+def test_offer_features_read_the_demographics_version_current_as_of_the_start(lake):
+    """Demographics version 2 is valid from campaign 18's start S: the version current as of S (on
+    S - 1) is version 1, so its offer features carry every household's old demographics, while the
+    households dimension (descriptive, the latest version) carries the new income."""
+    con, changed = lake["con"], lake["changed"]
+    old = lake["old_demographics"].to_pandas().set_index("household_id")
+    assert len(changed) == 5 and not (old.loc[changed, "income"] == NEW_INCOME).any()
+    latest = con.execute(
+        "select household_id, income from marts.households where household_id in (select unnest(?))", [changed]
+    ).df()
+    assert latest["income"].tolist() == [NEW_INCOME] * len(changed)
+    offers = con.execute(
+        "select household_id, has_demographics, income, age from marts.offer_features "
+        "where campaign_id = 18 and as_of_date = ?",
+        [DAYS[-1]],
+    ).df()
+    assert set(changed) <= set(offers["household_id"])
+    for row in offers.itertuples():
+        if row.household_id in old.index:
+            assert row.has_demographics and row.income == old.loc[row.household_id, "income"], row
+            assert row.age == old.loc[row.household_id, "age"], row
+        else:
+            assert not row.has_demographics and pd.isna(row.income), row
 
 
 def test_status_names_the_current_version_of_each_snapshot(lake):

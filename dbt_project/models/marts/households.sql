@@ -1,7 +1,8 @@
 -- Household dimension: everyone seen in transactions, sends or demographics, with demographics
 -- where known (about a third) and an explicit flag where not. Descriptive only: features that
 -- depend on time live in household_features (as of a date). Demographics: the latest version of
--- the snapshot (stg_demographics holds every version with its window).
+-- the snapshot (stg_demographics holds every version with its window); a feature never reads
+-- them here: offer_features joins the version current as of its own date (snapshot_as_of).
 with ids as (
     select household_id from {{ ref('stg_transactions') }}
     union

@@ -5,7 +5,8 @@
 -- campaign's facts fixed at sending (type, duration, coupons, products, planned size, expected
 -- discount), and the household's affinity to the campaign's coupon products, from transactions
 -- dated before S (macros/point_in_time.sql; the 30- and 90-day windows are the days 1..30 and
--- 1..90 before S). Campaigns starting on the same day do not see each other.
+-- 1..90 before S). Campaigns starting on the same day do not see each other. Demographics come
+-- from the demographics snapshot version current as of S (snapshot_as_of), never the latest.
 -- Incremental: the rows of a date are final once the retailer's sends of S (dated S) have
 -- landed (sends_landed); a build (re)computes only the dates that are not final yet.
 -- Cost: the affinity joins each campaign's distinct products (not one row per coupon a product
@@ -148,8 +149,8 @@ select
     coalesce(i.aff_products_all, 0) / greatest(o.n_products, 1)     as aff_products_share,
     coalesce(k.aff_coupons_touched_all, 0) / greatest(o.n_coupons, 1) as aff_coupons_touched_share,
     coalesce(c.same_coupons_redeemed, 0)                             as same_coupons_redeemed,
-    h.has_demographics,
-    h.age, h.income, h.home_ownership, h.marital_status, h.household_size, h.household_comp, h.kids_count
+    dm.household_id is not null                                      as has_demographics,
+    dm.age, dm.income, dm.home_ownership, dm.marital_status, dm.household_size, dm.household_comp, dm.kids_count
 from pairs p
 join offers o using (as_of_date, campaign_id)
 left join {{ ref('household_features') }} f using (as_of_date, household_id)
@@ -157,4 +158,7 @@ left join affinity_items i using (as_of_date, campaign_id, household_id)
 left join affinity_baskets b using (as_of_date, campaign_id, household_id)
 left join affinity_coupons k using (as_of_date, campaign_id, household_id)
 left join same_coupon c using (as_of_date, campaign_id, household_id)
-left join {{ ref('households') }} h using (household_id)
+-- demographics: the snapshot version current as of S (on S - 1), as for the campaign's coupons
+-- and description; a plain equality plus range comparisons, so the join stays a hash join
+left join {{ ref('stg_demographics') }} dm
+  on dm.household_id = p.household_id and {{ snapshot_as_of('dm', 'p.as_of_date') }}
