@@ -27,3 +27,28 @@
 {% macro snapshot_as_of(alias, as_of) -%}
     {{ snapshot_on_day(alias, as_of ~ " - 1") }}
 {%- endmacro %}
+
+{#- A snapshot's staging rows: every row of `relation` with its version's window, the caller's
+    block giving the typed columns (over alias `s`); `distinct` keeps each row once, `one_per`
+    (with `order_by`) keeps one row per key and version. One shape for every snapshot's staging
+    model (stg_products, stg_demographics, stg_coupons, stg_campaign_descriptions). -#}
+{% macro snapshot_staging(relation, distinct=false, one_per=none, order_by=none) -%}
+    with src as (
+        select * from {{ relation }}
+    ),
+
+    windows as (
+        {{ snapshot_windows('src') }}
+    )
+
+    select {% if distinct %}distinct{% endif %}
+        {{ caller() }},
+        w.snapshot_version,
+        w.valid_from,
+        w.valid_to
+    from src s
+    join windows w using (snapshot_version)
+    {%- if one_per %}
+    qualify row_number() over (partition by {{ one_per }}, w.snapshot_version order by {{ order_by }}) = 1
+    {%- endif %}
+{%- endmacro %}

@@ -2,26 +2,14 @@
 -- One row per campaign, from the snapshot version its decision reads: the latest version current
 -- as of its own start date (snapshot_as_of: on the day before the start), else (a campaign first
 -- described after its start) the earliest version that holds it.
-with src as (
-    select * from {{ source('lake', 'campaign_descriptions') }}
-),
-
-windows as (
-    {{ snapshot_windows('src') }}
-),
-
-versions as (
-    select
+with versions as (
+    {% call snapshot_staging(source('lake', 'campaign_descriptions')) -%}
         cast(s.campaign_id as bigint)           as campaign_id,
         trim(s.campaign_type)                   as campaign_type,
         cast(s.start_date as date)              as start_date,
         cast(s.end_date as date)                as end_date,
-        cast(s.planned_size as integer)         as planned_size,
-        w.snapshot_version,
-        w.valid_from,
-        w.valid_to
-    from src s
-    join windows w using (snapshot_version)
+        cast(s.planned_size as integer)         as planned_size
+    {%- endcall %}
 )
 
 select

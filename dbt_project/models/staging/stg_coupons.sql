@@ -2,24 +2,12 @@
 -- From the coupons snapshot version current as of the campaign's start date (snapshot_as_of), the
 -- one its decision reads; a campaign without a description keeps the latest version's rows (its
 -- relationship test names it).
-with src as (
-    select * from {{ source('lake', 'coupons') }}
-),
-
-windows as (
-    {{ snapshot_windows('src') }}
-),
-
-versions as (
-    select distinct
+with versions as (
+    {% call snapshot_staging(source('lake', 'coupons'), distinct=true) -%}
         cast(s.coupon_upc as bigint)  as coupon_upc,
         cast(s.product_id as bigint)  as product_id,
-        cast(s.campaign_id as bigint) as campaign_id,
-        w.snapshot_version,
-        w.valid_from,
-        w.valid_to
-    from src s
-    join windows w using (snapshot_version)
+        cast(s.campaign_id as bigint) as campaign_id
+    {%- endcall %}
 )
 
 select v.coupon_upc, v.product_id, v.campaign_id, v.snapshot_version, v.valid_from, v.valid_to

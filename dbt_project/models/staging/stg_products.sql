@@ -1,25 +1,12 @@
 -- Product catalogue, every snapshot version with its validity window (macros/snapshot_versions.sql):
 -- one row per (product_id, snapshot_version); empty strings become nulls. A basket line reads the
 -- version current on its own day (snapshot_on_day), an as-of date the one current on its day before.
-with src as (
-    select * from {{ source('lake', 'products') }}
-),
-
-windows as (
-    {{ snapshot_windows('src') }}
-)
-
-select
+{% call snapshot_staging(source('lake', 'products'), one_per='s.product_id', order_by='s.manufacturer_id') -%}
     cast(s.product_id as bigint)                as product_id,
     cast(s.manufacturer_id as bigint)           as manufacturer_id,
     nullif(trim(s.department), '')              as department,
     nullif(trim(s.brand), '')                   as brand,
     nullif(trim(s.product_category), '')        as product_category,
     nullif(trim(s.product_type), '')            as product_type,
-    nullif(trim(s.package_size), '')            as package_size,
-    w.snapshot_version,
-    w.valid_from,
-    w.valid_to
-from src s
-join windows w using (snapshot_version)
-qualify row_number() over (partition by s.product_id, w.snapshot_version order by s.manufacturer_id) = 1
+    nullif(trim(s.package_size), '')            as package_size
+{%- endcall %}
