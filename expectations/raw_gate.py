@@ -575,7 +575,8 @@ def _profile_checks(frames: dict, ctx: RawContext, results: dict) -> None:
                     reason=check.reason if failed else "",
                 )
             )
-            results[day].validations.append(record)
+    for day in frames:  # the profile's one record, listed once per partition (not once per check)
+        results[day].validations.append(record)
 
 
 def _fmt(value) -> str:

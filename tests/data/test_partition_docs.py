@@ -56,3 +56,14 @@ def test_each_divided_record_is_the_record_of_the_partition_validated_alone(lake
         assert _json(divided[day]) == _json(alone), day
         assert len(divided[day]) == len(_json(divided[day])), day  # each record once
         assert all(r["meta"]["couponflow"]["label"] == day.isoformat() for r in divided[day])
+
+
+def test_the_gate_lists_each_record_of_a_partition_once(lake, source):
+    """check_partitions gives a transactions day its row suite's record and its profile's, each
+    once (it listed the profile's once per profile check, five times)."""
+    parts = _parts(lake, "transactions")
+    results = check_partitions("transactions", dict(parts), context=partition_context(lake, source, FIRST))
+    for day, result in results.items():
+        suites = [r["suite_name"] for r in result.validations]
+        assert len(suites) == len(set(suites)) == 2, (day, suites)
+        assert any(s.endswith(".profile") for s in suites), (day, suites)
