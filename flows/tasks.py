@@ -51,7 +51,9 @@ def _progress_callback():
 @task(name="land", cache_policy=NONE, **STORE_RETRIES)
 def land(res: Resources, through: date) -> LandingReport:
     """Land every missing day up to ``through`` (gated, manifest-last)."""
-    rep = ingest.land_through(res.store, res.source, through, on_progress=_progress_callback())
+    rep = ingest.land_through(
+        res.store, res.source, through, on_progress=_progress_callback(), batch_days=res.settings.land_batch_days
+    )
     get_run_logger().info(
         "landed %d new days and %d snapshots through %s", len(rep.landed_days), len(rep.landed_snapshots), through
     )

@@ -13,10 +13,17 @@ from expectations.raw_gate import check_partitions
 
 
 def land_through(
-    store: ObjectStore, source: landing.Source, last_day: date, on_progress: Callable[[int, int], None] | None = None
+    store: ObjectStore,
+    source: landing.Source,
+    last_day: date,
+    on_progress: Callable[[int, int], None] | None = None,
+    batch_days: int | None = None,
 ) -> landing.LandingReport:
-    """Land every missing day up to ``last_day``, each partition gated before it is published."""
-    return landing.land_through(store, source, last_day, check_partitions, on_progress=on_progress)
+    """Land every missing day up to ``last_day``, each partition gated before it is published,
+    in batches of at most ``batch_days`` days (``COUPONFLOW_LAND_BATCH_DAYS``; None: one batch)."""
+    return landing.land_through(
+        store, source, last_day, check_partitions, on_progress=on_progress, batch_days=batch_days
+    )
 
 
 def reland(res: Resources, day: date) -> landing.LandingReport:

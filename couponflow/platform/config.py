@@ -66,6 +66,13 @@ class Settings(BaseSettings):
         "build: DESIGN), more builds faster with last-bit differences in float features",
     )
     duckdb_temp_dir: Path | None = Field(None, description="Where DuckDB spills (default: HOME/duckdb-tmp)")
+    land_batch_days: int = Field(
+        7,
+        ge=1,
+        le=366,
+        description="Days a catch-up lands per batch (read, gated, published before the next is read): the "
+        "landing's memory grows with the batch, not the catch-up; the lake's bytes are the same for any size",
+    )
 
     # -- the data source ---------------------------------------------------------------------
     source: Literal["completejourney", "synthetic", "dropzone"] = Field(

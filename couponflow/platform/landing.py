@@ -22,6 +22,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from functools import partial
 from typing import Protocol
 
 import pyarrow as pa
@@ -421,8 +422,14 @@ def land_through(
     last_day: date,
     check: RawCheck,
     on_progress: Callable[[int, int], None] | None = None,
+    batch_days: int | None = None,
 ) -> LandingReport:
     """Land every missing day up to and including ``last_day`` (never later), gated by ``check``.
+
+    The pending days land in batches of at most ``batch_days`` (None: all in one), each read,
+    gated and published before the next is read, so memory is bounded by the batch. A batch's
+    gate sees the row counts of the days before it in the lake (the earlier batches), so its
+    verdicts and every byte landed are the same whatever the batch size.
 
     From a drop zone: a drop file changed since its day landed is refused first
     (``DropFileChanged``); complete days land up to the first incomplete one, which raises
@@ -442,10 +449,22 @@ def land_through(
     waiting = drop.waiting_for(pending) if drop is not None else {}
     if waiting:
         pending = [d for d in pending if d < min(waiting)]
-    _land_days(store, source, pending, check, report, on_progress=on_progress)
+    if batch_days is not None and batch_days < 1:
+        raise ValueError(f"batch_days must be at least 1, not {batch_days}")
+    size = batch_days if batch_days is not None else max(len(pending), 1)
+    for start in range(0, len(pending), size):
+        batch = pending[start : start + size]
+        progress = None
+        if on_progress is not None:  # the catch-up's progress, not the batch's
+            progress = partial(_progress_from, on_progress, start, len(pending))
+        _land_days(store, source, batch, check, report, on_progress=progress)
     if waiting:
         raise UpstreamNotReady(_waiting_line(waiting, len(pending)))
     return report
+
+
+def _progress_from(on_progress: Callable[[int, int], None], before: int, total: int, done: int, _: int) -> None:
+    on_progress(before + done, total)
 
 
 def _land_days(
@@ -458,7 +477,9 @@ def _land_days(
     force: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Gate ``pending`` (each table's days in one batch), then publish them day by day, data first."""
+    """Gate ``pending`` (each table's days in one batch), then publish them day by day, data first.
+
+    Everything of ``pending`` is held in memory at once: ``land_through`` hands it one batch."""
     if not pending:
         return
 
