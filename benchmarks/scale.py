@@ -19,16 +19,18 @@ dbt's slowest models come from its run_results.json.
 Results are appended to the output file size by size, so a long run leaves what it measured.
 
 Usage:  .venv/bin/python benchmarks/scale.py [--sizes real,10000,100000,1000000]
-        [--memory-limit 8GB] [--out benchmarks/results_scale.txt]
+        [--memory-limit 8GB] [--land-batch-days 7] [--out benchmarks/results_scale.txt]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -114,7 +116,7 @@ def _result(out: str) -> dict:
     return json.loads(line.removeprefix("RESULT "))
 
 
-def _env(home: Path, size: str, memory_limit: str | None) -> dict[str, str]:
+def _env(home: Path, size: str, memory_limit: str | None, batch_days: int | None) -> dict[str, str]:
     env = {
         **os.environ,
         "COUPONFLOW_HOME": str(home),
@@ -131,28 +133,49 @@ def _env(home: Path, size: str, memory_limit: str | None) -> dict[str, str]:
         )
     if memory_limit:
         env["COUPONFLOW_DUCKDB_MEMORY_LIMIT"] = memory_limit
+    if batch_days:
+        env["COUPONFLOW_LAND_BATCH_DAYS"] = str(batch_days)
     return env
 
 
-def run_day(home: Path, size: str, day: date, memory_limit: str | None) -> dict:
+def _child(args: list[str], env: dict[str, str] | None, log: Path) -> tuple[int, str]:
+    """Run a child with its output in a file, not a pipe, and wait for the child itself: when it
+    dies (an OOM kill), Prefect's temporary server it started keeps an inherited pipe open, and a
+    wait for the pipe's end never returns. Whatever it left running in its session is ended."""
+    with log.open("w") as f:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", *args], env=env, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        rc = proc.wait()
+    with contextlib.suppress(ProcessLookupError):  # the temporary server, if the child died before stopping it
+        os.killpg(proc.pid, signal.SIGTERM)
+    return rc, log.read_text(errors="replace")
+
+
+def _died(rc: int) -> str:
+    return f"killed by signal {-rc} ({signal.Signals(-rc).name})" if rc < 0 else f"exited {rc}"
+
+
+def run_day(home: Path, size: str, day: date, memory_limit: str | None, batch_days: int | None) -> dict:
     t0 = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD, day.isoformat()],
-        env=_env(home, size, memory_limit),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    if "RESULT " not in out.stdout:
-        raise RuntimeError(f"daily {day} at {size} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
-    return {**_result(out.stdout), "process_s": time.perf_counter() - t0}
+    home.mkdir(parents=True, exist_ok=True)
+    log = home.parent / f"{home.name}-{day}.log"
+    rc, out = _child([CHILD, day.isoformat()], _env(home, size, memory_limit, batch_days), log)
+    if rc or "RESULT " not in out:
+        raise RuntimeError(
+            f"daily {day} at {size} {_died(rc)} after {time.perf_counter() - t0:.0f} s; its output ends:\n{out[-3000:]}"
+        )
+    return {**_result(out), "process_s": time.perf_counter() - t0}
 
 
 def generation(size: str, day: date) -> dict | None:
     if size == "real":
         return None
-    out = subprocess.run([sys.executable, "-c", GEN, size, day.isoformat()], cwd=ROOT, capture_output=True, text=True)
-    return _result(out.stdout)
+    log = Path(tempfile.mkdtemp(prefix="couponflow-gen-")) / "gen.log"
+    rc, out = _child([GEN, size, day.isoformat()], None, log)
+    if rc or "RESULT " not in out:
+        raise RuntimeError(f"generating {size} households {_died(rc)}; its output ends:\n{out[-3000:]}")
+    return _result(out)
 
 
 def households(size: str) -> int:
@@ -195,10 +218,6 @@ def _stage_s(r: dict, stage: str) -> float:
     return sum(r["stages"].values()) if stage == "total" else r["stages"].get(stage, 0)
 
 
-def _stage_s(r: dict, stage: str) -> float:
-    return sum(r["stages"].values()) if stage == "total" else r["stages"].get(stage, 0)
-
-
 def exponents(done: list[tuple[str, dict, dict]]) -> str:
     """log(time ratio) / log(households ratio) per stage, between consecutive sizes of the same
     calendar (1M, on a shorter history, is compared with nothing)."""
@@ -221,6 +240,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="real,10000,100000,1000000")
     ap.add_argument("--memory-limit", default=None, help="COUPONFLOW_DUCKDB_MEMORY_LIMIT for every run")
+    ap.add_argument("--land-batch-days", type=int, default=None, help="COUPONFLOW_LAND_BATCH_DAYS for every run")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results_scale.txt"))
     ap.add_argument(
         "--short", action="store_true", help="every size on the 1M calendar: 92 days of history, then 2017-04-04"
@@ -230,7 +250,8 @@ def main() -> None:
     out = Path(args.out)
     head = (
         f"benchmarks/scale.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
-        f"DuckDB memory limit {args.memory_limit or 'default'}; ran beside other work on shared cores, so "
+        f"DuckDB memory limit {args.memory_limit or 'default'}, "
+        f"land batch {args.land_batch_days or 'default'} days; ran beside other work on shared cores, so "
         "times are upper bounds"
     )
     with out.open("a") as f:
@@ -242,8 +263,14 @@ def main() -> None:
         day = SHORT_DAY if size == "1000000" or args.short else YEAR_DAY
         home = base / f"home-{size}"
         gen = generation(size, day - timedelta(days=1))
-        cold = run_day(home, size, day - timedelta(days=1), args.memory_limit)
-        incr = run_day(home, size, day, args.memory_limit)
+        try:
+            cold = run_day(home, size, day - timedelta(days=1), args.memory_limit, args.land_batch_days)
+            incr = run_day(home, size, day, args.memory_limit, args.land_batch_days)
+        except RuntimeError as exc:  # a child died: say so in the results, and go on with no more sizes
+            print(exc, flush=True)
+            with out.open("a") as f:
+                f.write(f"== {households(size):,} households: {str(exc).splitlines()[0]}\n")
+            raise SystemExit(1) from None
         done.append((size, cold, incr))
         text = table(size, day, gen, cold, incr)
         if len(done) > 1:  # after every size, so that a run stopped later keeps them
