@@ -103,3 +103,50 @@ def test_a_report_covers_the_days_since_the_last_published_date(source, tmp_path
     days = covered_days(store, D)
     assert days[0] == date(2017, 1, 20) and days[-1] == date(2017, 2, 9) and len(days) == 21
     assert covered_days(store, date(2017, 1, 20))[0] == date(2017, 1, 1)
+
+
+def test_a_snapshot_versions_data_docs_use_that_versions_context(source, tmp_path, caplog):
+    """The page of raw/coupons/snapshot/version=1/ is validated against version 1's products, not
+    a later version's: a products version 2 (valid later) without the coupons' products would
+    make version 1's coupons name unknown products on its page, which its landing never saw."""
+    import io
+    import logging
+    from datetime import timedelta
+
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from couponflow.app.report.raw_section import revalidated_records
+    from couponflow.platform import snapshots
+    from couponflow.platform.lake import PART, snapshot_prefix
+    from couponflow.platform.landing import snapshot_context
+    from expectations.raw_gate import check_partitions
+
+    store = LocalStore(tmp_path / "lake")
+    run_date = date(2017, 1, 4)
+    land_through(store, source, run_date - timedelta(days=1))
+    v1 = snapshots.current(store, "products")
+    coupons = pq.read_table(io.BytesIO(manifest.read_object(store, snapshots.current(store, "coupons").dataset, PART)))
+    products = pq.read_table(io.BytesIO(manifest.read_object(store, v1.dataset, PART)))
+    kept = products.filter(pc.invert(pc.is_in(products["product_id"], coupons["product_id"])))
+    buf = io.BytesIO()
+    pq.write_table(kept, buf)
+    meta = {k: v1.dataset.manifest[k] for k in ("kind", "contract", "source", "table", "partition")}
+    manifest.publish(
+        store,
+        snapshot_prefix("products", 2),
+        {PART: buf.getvalue()},
+        {**meta, "version": 2, "valid_from": "2017-06-01"},
+    )
+    assert (
+        snapshots.current(store, "products").version == 2
+        and snapshots.current(store, "products", run_date).version == 1
+    )
+
+    with caplog.at_level(logging.WARNING):
+        records = revalidated_records(store, source, run_date)
+    assert not [m for m in caplog.messages if "disagrees" in m]  # each page agrees with what landing stored
+    page = next(r for r in records if r["suite_name"].startswith("raw.coupons"))
+    coupons_bytes = manifest.read_object(store, snapshots.current(store, "coupons").dataset, PART)
+    latest = check_partitions("coupons", {None: coupons_bytes}, context=snapshot_context(store))[None].validations[0]
+    assert json.dumps(page, sort_keys=True) != json.dumps(latest, sort_keys=True)  # the latest context differs

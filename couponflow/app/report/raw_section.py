@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -30,7 +31,7 @@ from couponflow.platform import manifest, snapshots
 from couponflow.platform.contract import DAILY_TABLES, SNAPSHOT_TABLES
 from couponflow.platform.gate_results import GateResult
 from couponflow.platform.lake import PART, VALIDATION, raw_prefix
-from couponflow.platform.landing import Source, landed_days, partition_context
+from couponflow.platform.landing import RawContext, Source, landed_days, partition_context, snapshot_context
 from couponflow.platform.schedule import published_dates
 from couponflow.platform.storage import ObjectStore
 
@@ -68,19 +69,32 @@ def row_partitions(run_date: date) -> list[tuple[str, date | None]]:
     return [(t.name, run_date - timedelta(days=1)) for t in DAILY_TABLES] + [(t.name, None) for t in SNAPSHOT_TABLES]
 
 
+def snapshot_version_context(store: ObjectStore, source: Source, version: snapshots.SnapshotVersion) -> RawContext:
+    """The context a snapshot version was landed against: the other snapshots' versions current on
+    its ``valid_from`` (the latest when it landed, or the ones landed with it), not the lake's
+    latest, which a later version may have replaced."""
+    return replace(snapshot_context(store, day=version.valid_from), source=source.name)
+
+
 def revalidated_records(store: ObjectStore, source: Source, run_date: date) -> list[dict[str, Any]]:
     """GX's records of each row partition validated alone (for its Data Docs page)."""
     from expectations.raw_gate import check_partitions
 
     records: list[dict[str, Any]] = []
     for table, day in row_partitions(run_date):
-        # a snapshot: the version current on the day before the run date (the one its marts used)
-        prefix = raw_prefix(table, day) if day else snapshots.prefix_on(store, table, run_date - timedelta(days=1))
-        ds = manifest.read(store, prefix) if prefix else None
+        if day is None:  # a snapshot: the version current on the day before the run date (its marts')
+            version = snapshots.current(store, table, run_date - timedelta(days=1))
+            if version is None:
+                continue
+            ds: manifest.Dataset | None = version.dataset
+            context = snapshot_version_context(store, source, version)
+        else:
+            ds = manifest.read(store, raw_prefix(table, day))
+            context = partition_context(store, source, day)
         if ds is None:
             continue
         data = manifest.read_object(store, ds, PART)
-        result = check_partitions(table, {day: data}, context=partition_context(store, source, day))[day]
+        result = check_partitions(table, {day: data}, context=context)[day]
         stored = _stored(store, ds.prefix)
         if stored is not None and stored.to_dict() != result.to_dict():
             log.warning("%s: the re-validation for Data Docs disagrees with the result stored at landing", ds.prefix)
