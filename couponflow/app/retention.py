@@ -18,6 +18,14 @@ with N = ``keep_days`` (default 90):
   copies in ``HOME/lake-cache/`` that no current manifest lists with the same sha256 (stale or
   half-written; valid copies stay, or the next build would download the whole lake again), and
   ``.tmp-*`` leftovers of a crashed write in a local lake.
+* **the raw Data Docs page cache** ``HOME/work/raw-docs-cache/<sha>.html``: a cached page whose
+  bytes no kept report publishes (by the sha256 its manifests list); the pages of kept reports
+  stay, or ``couponflow report --date D`` would render them all again (minutes on a long lake).
+* **the drop zone's fingerprints** ``HOME/dropzone-seen/<zone>/<table>/<day>.json`` (and
+  ``snapshot.json``): those of a table and day (or snapshot) the lake holds no raw partition of
+  (a day seen but quarantined or never landed). Raw partitions are never deleted and every run
+  re-checks every landed day against the zone, so a landed day's fingerprints always stay:
+  without them each run would hash that day's files again.
 
 Never deleted, by construction (gc lists nothing else): raw partitions, decision logs, campaigns
 (and ``latest.json``), gate records (``gates/``: what makes a report rebuildable), replays, the
@@ -55,6 +63,8 @@ from couponflow.platform.storage import ObjectStore
 DEFAULT_KEEP_DAYS = 90
 KEEP_RUNS = 10  # couponflow status shows the last 10 runs by default
 # areas gc never deletes from, whatever a plan says (a second line of defence)
+RAW_DOCS_CACHE = "raw-docs-cache"  # = couponflow.app.report.writer.RAW_DOCS_CACHE (not imported: it pulls in GX)
+DROPZONE_SEEN = "dropzone-seen"  # HOME/: the drop zone's listing fingerprints (couponflow.platform.sources)
 PROTECTED = ("raw/", "decisions/", "campaigns/", "replay/", "gates/", "registry/", "config/", "erasures/", "segments/")
 
 
@@ -153,7 +163,9 @@ def _store_items(area: str, store: ObjectStore, groups: dict[str, list[str]]) ->
     return items
 
 
-def _reports(store: ObjectStore, plan: Plan) -> list[Item]:
+def _reports(store: ObjectStore, plan: Plan, kept_bytes: set[str]) -> list[Item]:
+    """Old reports and unlinked dictionaries; ``kept_bytes`` gets the sha256 of every object a
+    kept report's manifests list (the page cache keeps those)."""
     by_date = _dated_keys(store, REPORTS)
     kept: list[str] = []
     gone: dict[str, list[str]] = {}
@@ -162,6 +174,9 @@ def _reports(store: ObjectStore, plan: Plan) -> list[Item]:
             gone[f"{REPORTS}/date={day.isoformat()}/"] = keys
         else:
             kept += keys
+    for key in kept:
+        if key.endswith("/" + manifest.MANIFEST):
+            kept_bytes.update(o["sha256"] for o in json.loads(store.get(key)).get("objects", []))
     linked = _report_links(store, kept)
     dictionaries: dict[str, list[str]] = {}
     for key in store.list(f"{REPORTS}/{DATA_DICTIONARY}/"):
@@ -239,6 +254,45 @@ def _stale_cache(store: ObjectStore, settings: Settings) -> list[Item]:
     return items
 
 
+def _page_cache(settings: Settings, kept_bytes: set[str]) -> list[Item]:
+    """Cached raw Data Docs pages that no kept report publishes."""
+    root = settings.work_dir / RAW_DOCS_CACHE
+    if not root.is_dir():
+        return []
+    return [
+        Item("cache", str(root) + "/", str(p), p.stat().st_size, in_home=True)
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and manifest.sha256(p.read_bytes()) not in kept_bytes
+    ]
+
+
+def _landed(store: ObjectStore) -> set[tuple[str, str]]:
+    """(table, day or "snapshot") of every published raw partition."""
+    out = set()
+    for key in store.list("raw/"):
+        parts = key.split("/")  # raw/<table>/date=D/manifest.json | raw/<table>/snapshot/version=N/manifest.json
+        if parts[-1] != manifest.MANIFEST or len(parts) < 4:
+            continue
+        if parts[2].startswith("date="):
+            out.add((parts[1], parts[2][len("date=") :]))
+        elif parts[2] == "snapshot":
+            out.add((parts[1], "snapshot"))
+    return out
+
+
+def _fingerprints(store: ObjectStore, settings: Settings) -> list[Item]:
+    """The drop zone's fingerprints of tables and days the lake holds no raw partition of."""
+    root = settings.home_dir / DROPZONE_SEEN
+    if not root.is_dir():
+        return []
+    landed = _landed(store)
+    items = []
+    for path in sorted(root.glob("*/*/*.json")):  # <zone>/<table>/<day|snapshot>.json
+        if (path.parent.name, path.stem) not in landed:
+            items.append(Item("cache", str(root) + "/", str(path), path.stat().st_size, in_home=True))
+    return items
+
+
 def _local_leftovers(store: ObjectStore) -> list[Item]:
     """``.tmp-*`` files a crashed write left in a local lake (a store's listing never shows them)."""
     root = getattr(store, "root", None)
@@ -265,10 +319,17 @@ def plan(
         newest - timedelta(days=keep_days) if newest else None,
         _latest_date(store),
     )
-    out.items += _reports(store, out)
+    kept_bytes: set[str] = set()
+    out.items += _reports(store, out, kept_bytes)
     out.items += _quarantine(store, out)
     out.items += _runs(store, settings, keep_days, now or datetime.now(UTC))
-    out.items += _files("scratch", settings.work_dir, str(settings.work_dir) + "/")
+    out.items += [  # the page cache under work/ has its own rule
+        i
+        for i in _files("scratch", settings.work_dir, str(settings.work_dir) + "/")
+        if (settings.work_dir / RAW_DOCS_CACHE) not in Path(i.where).parents
+    ]
+    out.items += _page_cache(settings, kept_bytes)
+    out.items += _fingerprints(store, settings)
     out.items += _files("scratch", settings.dbt_log_dir, str(settings.dbt_log_dir) + "/")
     out.items += _stale_cache(store, settings)
     out.items += _local_leftovers(store)

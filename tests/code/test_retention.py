@@ -114,6 +114,18 @@ def build_lake(store: ObjectStore, settings: Settings) -> None:
     gone = settings.lake_cache_dir / "raw/transactions/date=2016-12-31"
     gone.mkdir(parents=True)
     (gone / "part-0.parquet").write_bytes(b"a copy of nothing published")
+    # the raw Data Docs page cache: a page a kept report publishes stays, the others go
+    pages = settings.work_dir / retention.RAW_DOCS_CACHE
+    pages.mkdir(parents=True)
+    (pages / "kept.html").write_bytes(b"<html>" + LATEST.isoformat().encode() * 50 + b"</html>")
+    (pages / "old.html").write_bytes(b"<html>" + OLD.isoformat().encode() * 50 + b"</html>")  # its report goes
+    # the drop zone's fingerprints: a landed day's and the snapshots' stay, a day never landed goes
+    seen = settings.home_dir / retention.DROPZONE_SEEN / "0123456789abcdef"
+    for table, day in (("transactions", "2017-01-09"), ("transactions", "2016-12-31"), ("campaigns", "2017-01-09")):
+        (seen / table).mkdir(parents=True, exist_ok=True)
+        (seen / table / f"{day}.json").write_text('{"part-0.parquet": {"fingerprint": "stat:1", "sha256": "x"}}')
+    (seen / "products").mkdir()
+    (seen / "products" / "snapshot.json").write_text("{}")
     if isinstance(store, LocalStore):  # a put that crashed before its rename
         (store.root / "reports" / ".tmp-abc-index.html").write_bytes(b"half")
 
@@ -161,6 +173,9 @@ def test_a_dry_run_deletes_nothing_and_lists_exactly_what_gc_deletes(lake):
             str(home / f"failed-run-{'x' * 8}.json"),
             str(settings.lake_cache_dir / "raw/transactions/date=2017-01-09/validation.json"),
             str(settings.lake_cache_dir / "raw/transactions/date=2016-12-31/part-0.parquet"),
+            str(settings.work_dir / "raw-docs-cache/old.html"),
+            str(home / "dropzone-seen/0123456789abcdef/transactions/2016-12-31.json"),
+            str(home / "dropzone-seen/0123456789abcdef/campaigns/2017-01-09.json"),
         }
         | tmp_leftovers
     )
@@ -198,6 +213,16 @@ def test_gc_never_touches_raw_decisions_campaigns_gates_or_the_registry(lake):
     assert {k.split("/")[2] for k in after if k.startswith("reports/data-dictionary/")} == {"a" * 16, "b" * 16}
     assert (settings.dbt_target_dir / "manifest.json").exists()
     assert (settings.lake_cache_dir / "raw/transactions/date=2017-01-09/part-0.parquet").exists()
+    # a kept report's cached page and a landed day's or snapshot's fingerprints stay
+    assert (settings.work_dir / "raw-docs-cache/kept.html").exists()
+    seen = settings.home_dir / "dropzone-seen/0123456789abcdef"
+    assert (seen / "transactions/2017-01-09.json").exists() and (seen / "products/snapshot.json").exists()
+
+
+def test_the_page_cache_name_is_the_reports_own():
+    from couponflow.app.report.writer import RAW_DOCS_CACHE
+
+    assert retention.RAW_DOCS_CACHE == RAW_DOCS_CACHE
 
 
 def test_collect_refuses_a_protected_key_whatever_the_plan_says(lake):
