@@ -70,12 +70,12 @@ class Zone:
             self.client.delete_object(Bucket=self.bucket, Key=key)
 
 
-@pytest.fixture(params=["local", "s3"])
-def zone(request, example, tmp_path, monkeypatch) -> Zone:
-    local = tmp_path / "drop"
-    shutil.copytree(example, local)
+def open_zone(backend: str, copy_of: Path, local: Path, request, monkeypatch) -> Zone:
+    """A copy of the drop zone ``copy_of`` at ``local``, served as the settings' drop zone on
+    ``backend``: the local directory itself, or its mirror in a SeaweedFS bucket."""
+    shutil.copytree(copy_of, local)
     monkeypatch.setenv("COUPONFLOW_SOURCE", "dropzone")
-    if request.param == "local":
+    if backend == "local":
         monkeypatch.setenv("COUPONFLOW_DROPZONE_URL", str(local))
         return Zone(local, load_settings())
     seaweed = request.getfixturevalue("seaweed")
@@ -90,6 +90,11 @@ def zone(request, example, tmp_path, monkeypatch) -> Zone:
     z = Zone(local, load_settings(), seaweed["client"], bucket)
     z.sync()
     return z
+
+
+@pytest.fixture(params=["local", "s3"])
+def zone(request, example, tmp_path, monkeypatch) -> Zone:
+    return open_zone(request.param, example, tmp_path / "drop", request, monkeypatch)
 
 
 def _landed(store, table: str, d: date | None, version: int = 1) -> bytes:

@@ -26,7 +26,7 @@ from couponflow.platform.sources import get_source
 from couponflow.platform.sources.base import DropFileChanged
 from couponflow.platform.sources.dropzone import RACY_S, DropZoneSource, example_days, write_example
 from couponflow.platform.storage import LocalStore
-from tests.data.test_dropzone import DAYS, Zone, _raw_keys
+from tests.data.test_dropzone import DAYS, _raw_keys, open_zone
 from tests.data.test_dropzone import example as example
 from tests.data.test_dropzone import zone as zone
 
@@ -199,28 +199,11 @@ def month(tmp_path_factory) -> Path:
 def test_a_run_over_30_landed_days_reads_no_drop_file_yet_refuses_a_same_size_change(
     backend, month, tmp_path, monkeypatch, request
 ):
-    local = tmp_path / "drop"
-    shutil.copytree(month, local)
     monkeypatch.setenv("COUPONFLOW_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("COUPONFLOW_SOURCE", "dropzone")
+    local = tmp_path / "drop"
+    z = open_zone(backend, month, local, request, monkeypatch)
     if backend == "local":
-        monkeypatch.setenv("COUPONFLOW_DROPZONE_URL", str(local))
-        z = Zone(local, load_settings())
         time.sleep(RACY_S + 0.1)  # files written in the tick of their read are hashed again (see dropzone's doc)
-    else:
-        from tests.seaweed import ACCESS_KEY, SECRET_KEY
-
-        seaweed = request.getfixturevalue("seaweed")
-        bucket = request.getfixturevalue("s3_bucket")
-        for var, value in {
-            "COUPONFLOW_DROPZONE_URL": f"s3://{bucket}/drop",
-            "COUPONFLOW_DROPZONE_ENDPOINT_URL": seaweed["endpoint"],
-            "COUPONFLOW_DROPZONE_ACCESS_KEY_ID": ACCESS_KEY,
-            "COUPONFLOW_DROPZONE_SECRET_ACCESS_KEY": SECRET_KEY,
-        }.items():
-            monkeypatch.setenv(var, value)
-        z = Zone(local, load_settings(), seaweed["client"], bucket)
-        z.sync()
     store = LocalStore(tmp_path / "lake")
     days = example_days(N_DAYS)
     source, counting = _counted(z.settings)
