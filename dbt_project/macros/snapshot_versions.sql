@@ -52,3 +52,25 @@
     qualify row_number() over (partition by {{ one_per }}, w.snapshot_version order by {{ order_by }}) = 1
     {%- endif %}
 {%- endmacro %}
+
+{#- The basket lines with the products version of their own day (alias t, p), and, in an
+    incremental build, only the days after the newest one `this` holds: the from clause that
+    int_household_days and household_category_days share. -#}
+{% macro lines_with_product_of_their_day() -%}
+    from {{ ref('stg_transactions') }} t
+    left join {{ ref('products') }} p
+        on p.product_id = t.product_id and {{ snapshot_on_day('p', 't.transaction_date') }}
+    {% if is_incremental() %}
+    where t.transaction_date > (select coalesce(max(transaction_date), date '1900-01-01') from {{ this }})
+    {% endif %}
+{%- endmacro %}
+
+{#- A line's department, the two meat departments as one (p: the products row). -#}
+{% macro line_department(alias='p') -%}
+    case when {{ alias }}.department in ('MEAT', 'MEAT-PCKGD') then 'MEAT' else {{ alias }}.department end
+{%- endmacro %}
+
+{#- The departments the features and the category history name; every other is "other". -#}
+{% macro feature_departments() -%}
+    {{ return(['GROCERY', 'DRUG GM', 'PRODUCE', 'MEAT', 'DELI', 'FUEL', 'PASTRY']) }}
+{%- endmacro %}

@@ -15,7 +15,7 @@
     on_schema_change='fail',
 ) }}
 
-{% set departments = ['GROCERY', 'DRUG GM', 'PRODUCE', 'MEAT', 'DELI', 'FUEL', 'PASTRY'] %}
+{% set departments = feature_departments() %}
 
 with lines as (
     select
@@ -27,13 +27,8 @@ with lines as (
         t.coupon_disc + t.coupon_match_disc                                     as coupon_discount,
         t.coupon_disc > 0                                                       as is_coupon_line,
         coalesce(p.is_private_label, false)                                     as is_private_label,
-        case when p.department in ('MEAT', 'MEAT-PCKGD') then 'MEAT' else p.department end as department
-    from {{ ref('stg_transactions') }} t
-    left join {{ ref('products') }} p
-        on p.product_id = t.product_id and {{ snapshot_on_day('p', 't.transaction_date') }}
-    {% if is_incremental() %}
-    where t.transaction_date > (select coalesce(max(transaction_date), date '1900-01-01') from {{ this }})
-    {% endif %}
+        {{ line_department('p') }} as department
+    {{ lines_with_product_of_their_day() }}
 )
 
 select

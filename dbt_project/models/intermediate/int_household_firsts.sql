@@ -19,7 +19,7 @@ with lines as (
         t.transaction_date,
         t.product_id,
         t.store_id,
-        case when p.department in ('MEAT', 'MEAT-PCKGD') then 'MEAT' else p.department end as department
+        {{ line_department('p') }} as department
     from {{ ref('stg_transactions') }} t
     left join {{ ref('products') }} p
         on p.product_id = t.product_id and {{ snapshot_on_day('p', 't.transaction_date') }}

@@ -11,22 +11,17 @@
     on_schema_change='fail',
 ) }}
 
-{% set departments = ['GROCERY', 'DRUG GM', 'PRODUCE', 'MEAT', 'DELI', 'FUEL', 'PASTRY'] %}
+{% set departments = feature_departments() %}
 
 with lines as (
     select
         t.household_id,
         t.transaction_date,
         coalesce(p.product_category, 'UNKNOWN')                               as product_category,
-        case when p.department in ('MEAT', 'MEAT-PCKGD') then 'MEAT' else p.department end as department,
+        {{ line_department('p') }} as department,
         cast(t.sales_value as double)                                         as sales_value,
         t.coupon_disc > 0                                                     as is_coupon_line
-    from {{ ref('stg_transactions') }} t
-    left join {{ ref('products') }} p
-        on p.product_id = t.product_id and {{ snapshot_on_day('p', 't.transaction_date') }}
-    {% if is_incremental() %}
-    where t.transaction_date > (select coalesce(max(transaction_date), date '1900-01-01') from {{ this }})
-    {% endif %}
+    {{ lines_with_product_of_their_day() }}
 )
 
 select

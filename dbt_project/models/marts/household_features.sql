@@ -13,7 +13,7 @@
     on_schema_change='fail',
 ) }}
 
-{% set departments = ['GROCERY', 'DRUG GM', 'PRODUCE', 'MEAT', 'DELI', 'FUEL', 'PASTRY'] %}
+{% set departments = feature_departments() %}
 
 with dates as (
     select as_of_date, first_landed
