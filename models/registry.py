@@ -50,14 +50,26 @@ class Registry:
         """Publish ``model`` as the next version (with its training data's ``profile``, a
         ``models.drift.Profile.to_dict()``); published versions are never overwritten."""
         existing = self.versions()
+
+        def objects_of(version: str) -> dict[str, bytes]:
+            spec = {**model.spec(), "card": card, "version": version}
+            objects = {WEIGHTS: model.weights_bytes(), SPEC: manifest.to_json_bytes(spec)}
+            if profile is not None:
+                objects[PROFILE] = manifest.to_json_bytes(profile)
+            return objects
+
+        if existing:  # a re-run of a train killed after publishing this very version: it is the one
+            last = existing[-1]
+            ds = manifest.read(self.store, f"{PREFIX}/versions/{last}")
+            mine = {name: manifest.sha256(data) for name, data in objects_of(last).items()}
+            if ds is not None and {o["name"]: o["sha256"] for o in ds.objects} == mine:
+                return last
         version = f"v{_number(existing[-1]) + 1 if existing else 1}"
         prefix = f"{PREFIX}/versions/{version}"
-        if self.store.list(prefix + "/"):
-            raise RegistryError(f"{prefix} already holds objects: a version is immutable")
-        spec = {**model.spec(), "card": card, "version": version}
-        objects = {WEIGHTS: model.weights_bytes(), SPEC: manifest.to_json_bytes(spec)}
-        if profile is not None:
-            objects[PROFILE] = manifest.to_json_bytes(profile)
+        if manifest.read(self.store, prefix) is not None:
+            raise RegistryError(f"{prefix} is already published: a version is immutable")
+        # objects without a manifest are a killed train's leftover (manifest-last), not a version
+        objects = objects_of(version)
         manifest.publish(
             self.store,
             prefix,
@@ -113,9 +125,13 @@ class Registry:
 
     def record(self, decision: dict[str, Any]) -> None:
         """Append a decision (promote, keep, rollback) with its reason; a promote/rollback moves the champion."""
-        n = len(self.decisions()) + 1
+        log = self.decisions()
+        n = len(log) + 1
         entry = {"seq": n, "previous_champion": self.champion(), **decision}
-        self.store.put(f"{PREFIX}/decisions/{n:06d}.json", manifest.to_json_bytes(entry))
+        if log and {**log[-1], "seq": n} == entry:  # a re-run of a record killed before its pointer
+            n = log[-1]["seq"]
+        else:
+            self.store.put(f"{PREFIX}/decisions/{n:06d}.json", manifest.to_json_bytes(entry))
         if decision["action"] in ("promote", "rollback"):
             self.store.put(
                 f"{PREFIX}/champion.json",
