@@ -146,7 +146,7 @@ def partition_records(
         seen: set[str] = set()
         for rec in result.validations:
             suite = rec["suite_name"]
-            if suite in seen:  # the gate lists its profile's record once per profile check
+            if suite in seen:  # each suite once (the gate lists each record once since 505b7ca; kept as a guard)
                 continue
             seen.add(suite)
             if rec["meta"]["couponflow"]["label"] == label:  # the gate validated it alone
