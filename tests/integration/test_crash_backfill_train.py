@@ -18,6 +18,8 @@ from models.training import TrainConfig
 from tests.model.synthetic import make_examples
 
 FAST = TrainConfig(max_epochs=40, patience=8, n_members=1)
+# 13 trainings: ~3.5 min at load 7, over make test's one-minute allowance, so `make test-slow` runs it
+pytestmark = pytest.mark.slow
 
 
 class InjectedCrash(RuntimeError):
