@@ -202,7 +202,6 @@ def test_docs_generate_without_warnings(landed_year):
     assert (landed_year["settings"].dbt_target_dir / "catalog.json").exists()
 
 
-@pytest.mark.slow
 def test_offer_affinity_equals_its_definition_on_the_year(landed_year):
     """The staged affinity of offer_features equals its old definition over every line, exactly,
     on the real year's campaigns (its windows of 30 and 90 days and all history all differ)."""

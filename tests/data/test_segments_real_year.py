@@ -25,8 +25,6 @@ from couponflow.platform.storage import LocalStore
 from couponflow.platform.warehouse import Warehouse, run_dbt
 from models.segments import SEGMENT_FEATURES
 
-pytestmark = pytest.mark.slow  # minutes on the real year: `make test-slow` runs it, CI's `make test` does not
-
 CUT = date(2017, 7, 12)  # the year's only fit
 D = date(2017, 10, 30)
 FEATURES = "household_features"

@@ -20,7 +20,7 @@ from couponflow.platform.storage import open_store
 from couponflow.platform.warehouse import query_df
 from tests.integration.test_dropzone_flow import START, _cli, _example
 
-pytestmark = [pytest.mark.slow, pytest.mark.flow, pytest.mark.usefixtures("prefect_harness")]
+pytestmark = [pytest.mark.flow, pytest.mark.usefixtures("prefect_harness")]
 
 FIRST = date(2017, 10, 24)  # the example's first day: its campaigns file holds every earlier campaign's recipients
 GONE = 13  # a Type A campaign that ended 2017-09-24: no redemption of it falls in the example's days
