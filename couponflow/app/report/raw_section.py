@@ -86,13 +86,13 @@ def revalidated_records(store: ObjectStore, source: Source, run_date: date) -> l
             version = snapshots.current(store, table, run_date - timedelta(days=1))
             if version is None:
                 continue
-            ds: manifest.Dataset | None = version.dataset
+            ds = version.dataset
             context = snapshot_version_context(store, source, version)
         else:
-            ds = manifest.read(store, raw_prefix(table, day))
-            context = partition_context(store, source, day)
-        if ds is None:
-            continue
+            landed = manifest.read(store, raw_prefix(table, day))
+            if landed is None:  # not landed here: no page, and no context to ask the lake for
+                continue
+            ds, context = landed, partition_context(store, source, day)
         data = manifest.read_object(store, ds, PART)
         result = check_partitions(table, {day: data}, context=context)[day]
         stored = _stored(store, ds.prefix)
